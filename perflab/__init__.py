@@ -1,0 +1,84 @@
+"""perflab: the helper package of a hands-on course on application performance.
+
+>>> import perflab
+>>> engine = perflab.connect()  # doctest: +SKIP
+>>> perflab.measure(lambda: sum(range(1000)))  # doctest: +SKIP
+8.61 µs ± 0.05 µs (median ± IQR/2, 7 runs × 2,000 loops)
+
+Names are loaded on first use, so ``import perflab`` stays fast (no SQLAlchemy, NumPy or IPython
+until a notebook asks for them). ``%load_ext perflab`` loads the IPython magics.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "CLAIMS",
+    "Measurement",
+    "PerflabError",
+    "QueryLog",
+    "Spans",
+    "TooManyQueries",
+    "ameasure",
+    "check",
+    "claim",
+    "compare",
+    "connect",
+    "counts",
+    "explain",
+    "fingerprint",
+    "hint",
+    "inject_latency",
+    "make_engine",
+    "measure",
+    "query_log",
+    "remove_latency",
+    "scorecard",
+    "settings",
+    "verdict",
+]
+
+_HOME = {
+    "CLAIMS": "claims", "claim": "claims", "scorecard": "claims", "verdict": "claims",
+    "PerflabError": "errors", "settings": "config",
+    "connect": "db", "make_engine": "db",
+    "counts": "dataset", "fingerprint": "dataset",
+    "check": "exercises", "hint": "exercises",
+    "explain": "explain",
+    "inject_latency": "latency", "remove_latency": "latency",
+    "QueryLog": "queries", "TooManyQueries": "queries", "query_log": "queries",
+    "Measurement": "timing", "Spans": "timing", "ameasure": "timing", "compare": "timing", "measure": "timing",
+}
+
+if TYPE_CHECKING:
+    from perflab.claims import CLAIMS, claim, scorecard, verdict
+    from perflab.config import settings
+    from perflab.dataset import counts, fingerprint
+    from perflab.db import connect, make_engine
+    from perflab.errors import PerflabError
+    from perflab.exercises import check, hint
+    from perflab.explain import explain
+    from perflab.latency import inject_latency, remove_latency
+    from perflab.queries import QueryLog, TooManyQueries, query_log
+    from perflab.timing import Measurement, Spans, ameasure, compare, measure
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'perflab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"perflab.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext perflab``: register ``%%queries`` and ``%measure`` (IPython is imported only now)."""
+    from perflab.magics import load
+
+    load(ipython)

@@ -1,0 +1,158 @@
+"""The ``perflab`` command: build, inspect, check and reset the course dataset.
+
+>>> from perflab.cli import main
+>>> main(["info"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import platform
+import sys
+from collections.abc import Callable, Sequence
+
+from perflab.errors import PerflabError
+
+EPILOG = {
+    "build": "Example: perflab build --scale 0.1 --url sqlite:////tmp/small.sqlite",
+    "info": "Example: perflab info --url postgresql://postgres@127.0.0.1/test",
+    "doctor": "Example: perflab doctor",
+    "reset": "Example: perflab reset --yes",
+}
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="database URL (default: PERFLAB_DATABASE_URL or the SQLite file in data/)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="perflab",
+        description="Build and inspect the perflab course dataset (SQLite by default, PostgreSQL optional).",
+        epilog="Example: perflab build && perflab info",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version",
+                     version=f"perflab {importlib.metadata.version('perflab')} (Python {platform.python_version()})")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    kw = {"formatter_class": argparse.RawDescriptionHelpFormatter}
+
+    build = sub.add_parser("build", help="generate the dataset and load it (replaces what is there)",
+                           description="Generate the dataset and load it, replacing what is there.",
+                           epilog=EPILOG["build"], **kw)
+    build.add_argument("--scale", help="size: 1 ≈ 350k rows (default: PERFLAB_SCALE or 1)")
+    build.add_argument("--seed", help="random seed (default: PERFLAB_SEED or 17)")
+    build.add_argument("--if-needed", action="store_true", help="only build when missing or different")
+    _add_target(build)
+
+    info = sub.add_parser("info", help="backend, URL, row counts, fingerprint, size",
+                          description="Show where the dataset lives and what it holds.",
+                          epilog=EPILOG["info"], **kw)
+    info.add_argument("--verify", action="store_true", help="recompute the fingerprint from the data")
+    _add_target(info)
+
+    doctor = sub.add_parser("doctor", help="check Python, packages, JupyterLab, widgets and the database",
+                            description="Check everything the course needs; each line is OK or says the fix.",
+                            epilog=EPILOG["doctor"], **kw)
+    _add_target(doctor)
+
+    reset = sub.add_parser("reset", help="delete the dataset and build it afresh",
+                           description="Delete the dataset (and anything a chapter left behind) and rebuild it.",
+                           epilog=EPILOG["reset"], **kw)
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _add_target(reset)
+    return top
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from perflab import dataset
+    from perflab.config import parse_scale, parse_seed, settings
+    from perflab.db import describe, make_engine
+
+    cfg = settings()
+    scale = parse_scale(args.scale if args.scale is not None else cfg.scale)
+    seed = parse_seed(args.seed if args.seed is not None else cfg.seed)
+    engine = make_engine(args.url)
+    if args.if_needed and dataset.is_current(engine, scale, seed):
+        print(f"dataset is current at {describe(engine)} (scale {scale:g}, seed {seed}): nothing to do")
+        return 0
+    report = dataset.build(engine, scale, seed)
+    print(report)
+    print(f"at {describe(engine)}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from perflab import dataset
+    from perflab.db import describe, make_engine
+
+    engine = make_engine(args.url)
+    print(f"backend      {engine.dialect.name}")
+    print(f"url          {describe(engine)}")
+    meta = dataset.recorded(engine)
+    if meta is None:
+        print("dataset      not built — run: perflab build")
+        return 1
+    print(f"scale, seed  {float(meta['scale']):g}, {meta['seed']}")
+    print(f"built at     {meta['built_at']}")
+    print(f"fingerprint  {meta['fingerprint']}")
+    for table, n in dataset.counts(engine).items():
+        print(f"  {table:<13}{n:>10,}")
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        print(f"file size    {os.path.getsize(engine.url.database) / 1e6:.1f} MB")
+    if args.verify:
+        actual = dataset.fingerprint(engine)
+        verdict = "matches" if actual == meta["fingerprint"] else "DIFFERS — run: perflab reset --yes"
+        print(f"verified     {actual} {verdict}")
+        return 0 if actual == meta["fingerprint"] else 1
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from perflab.doctor import run_checks
+
+    problems = 0
+    for ok, name, detail in run_checks(args.url):
+        problems += not ok
+        print(f"{'OK ' if ok else 'FIX'}  {name:<22}{detail}")
+    print("all good: open the course with  jupyter lab notebooks/" if not problems
+          else f"{problems} thing(s) to fix (see FIX lines)")
+    return 1 if problems else 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    from perflab import dataset
+    from perflab.config import settings
+    from perflab.db import describe, make_engine
+
+    engine = make_engine(args.url)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise PerflabError("reset deletes the dataset; add --yes to confirm (perflab reset --yes)")
+        if input(f"delete and rebuild the dataset at {describe(engine)}? [y/N] ").strip().lower() != "y":
+            print("nothing changed")
+            return 1
+    cfg = settings()
+    dataset.reset(engine)
+    print(dataset.build(engine, cfg.scale, cfg.seed))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "build": cmd_build, "info": cmd_info, "doctor": cmd_doctor, "reset": cmd_reset,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; user errors print one line and return 1 (no traceback)."""
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except PerflabError as exc:
+        print(f"perflab {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"perflab {args.command}: interrupted — nothing was half-written; run it again", file=sys.stderr)
+        return 130

@@ -1,0 +1,402 @@
+"""Build, check and reset the perflab dataset on SQLite or PostgreSQL.
+
+>>> import sqlalchemy as sa
+>>> from perflab import dataset
+>>> engine = sa.create_engine("sqlite://")
+>>> report = dataset.build(engine, scale=0.01, seed=17, progress=False)
+>>> dataset.counts(engine)["users"]
+100
+
+- SQLite: the rows go into a temporary file (one transaction, ``executemany``, journal off), which is
+  renamed into place only when complete; a file lock makes concurrent builders wait for one another.
+- PostgreSQL: one transaction with ``COPY`` (psycopg 3), serialized by an advisory lock.
+- Either way the build records scale, seed and a fingerprint in the ``perflab_meta`` table, and
+  :func:`ensure` only rebuilds when that record is missing or differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
+
+from perflab.config import DEFAULT_SEED, parse_scale, parse_seed, settings
+from perflab.errors import PerflabError
+from perflab.generate import DATASET_VERSION, Columns, generate_tables, row_counts, rows
+from perflab.schema import TABLES, Base
+
+META = sa.Table(
+    "perflab_meta",
+    sa.MetaData(),
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+_PG_LOCK_KEY = 1_717_017  # advisory-lock id for builds (per database; schemas share it, builds are short)
+
+
+@dataclass
+class BuildReport:
+    """What a build did: rows per table, fingerprint, and seconds per phase."""
+
+    backend: str
+    scale: float
+    seed: int
+    counts: dict[str, int]
+    fingerprint: str
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.phases.values())
+
+    def __str__(self) -> str:
+        return (f"built {self.rows:,} rows (scale {self.scale:g}, seed {self.seed}) on {self.backend} "
+                f"in {self.seconds:.2f} s · fingerprint {self.fingerprint}")
+
+
+# ---------------------------------------------------------------- reading what is there
+
+def counts(engine: Engine | Connection) -> dict[str, int]:
+    """Rows per table, counted in the database.
+
+    >>> counts(engine)["orders"] > 0  # doctest: +SKIP
+    True
+    """
+    with _connection(engine) as conn:
+        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+
+
+def fingerprint(engine: Engine | Connection) -> str:
+    """A fingerprint of the data, computed from the database: equal data → equal fingerprints.
+
+    Every row is counted, every column summed (numbers by value, text by length) and one row
+    in eight hashed in full. Values are normalized the same way on SQLite and
+    PostgreSQL, so the same seed and scale give the same fingerprint on both backends.
+    """
+    with _connection(engine) as conn:
+        digest = hashlib.sha256(f"v{DATASET_VERSION}".encode())
+        for name in TABLES:
+            table = Base.metadata.tables[name]
+            cols = [_normalized(col, conn.dialect.name) for col in table.columns]
+            sums = [sa.func.sum(sa.cast(c, sa.BigInteger) if _is_int(col) else sa.func.length(c))
+                    for c, col in zip(cols, table.columns)]
+            aggregates = conn.execute(sa.select(sa.func.count(), *sums).select_from(table)).one()
+            digest.update(f"|{name}:{'/'.join(map(str, aggregates))}|".encode())
+            sample = conn.execute(sa.select(*cols).where(table.c.id % 8 == 0).order_by(table.c.id))
+            for chunk in sample.partitions(20_000):
+                digest.update("\n".join("\x1f".join(map(str, row)) for row in chunk).encode())
+        return "v{}-{}".format(DATASET_VERSION, digest.hexdigest()[:16])
+
+
+def recorded(engine: Engine | Connection) -> dict[str, str] | None:
+    """The build record in ``perflab_meta``, or None when there is no complete dataset."""
+    if _sqlite_missing(engine):
+        return None
+    with _connection(engine) as conn:
+        if not sa.inspect(conn).has_table("perflab_meta"):
+            return None
+        meta = {k: v for k, v in conn.execute(sa.select(META.c.key, META.c.value))}
+    return meta if meta.get("status") == "complete" else None
+
+
+def is_current(engine: Engine | Connection, scale: float, seed: int) -> bool:
+    """True when the database holds a complete build of this dataset version, scale and seed."""
+    meta = recorded(engine)
+    return bool(meta) and meta == {**meta, **_identity(scale, seed)}  # type: ignore[dict-item]
+
+
+# ---------------------------------------------------------------- building
+
+def ensure(engine: Engine, scale: float | None = None, seed: int | None = None,
+           *, progress: bool | None = None) -> bool:
+    """Build the dataset only if it is missing, incomplete or of another scale/seed; True if it built.
+
+    Cheap when the data is there: it reads the build record, it does not rehash.
+    """
+    cfg = settings() if scale is None or seed is None else None
+    scale = parse_scale(cfg.scale if cfg and scale is None else scale)
+    seed = parse_seed(cfg.seed if cfg and seed is None else seed)
+    if is_current(engine, scale, seed):
+        return False
+    return build(engine, scale, seed, progress=progress, only_if_needed=True) is not None
+
+
+def build(engine: Engine, scale: float = 1.0, seed: int = DEFAULT_SEED, *,
+          progress: bool | None = None, only_if_needed: bool = False) -> BuildReport | None:
+    """Generate the rows and load them, replacing whatever dataset was there.
+
+    >>> build(sa.create_engine("sqlite://"), scale=0.01, progress=False).counts["users"]  # doctest: +SKIP
+    100
+
+    Parameters: ``scale`` (> 0; 1 ≈ 350k rows), ``seed``, ``progress`` (None: a bar if the build
+    takes more than a moment; False: never), ``only_if_needed`` (re-check under the lock and skip
+    if another process just built it; what :func:`ensure` uses).
+    """
+    scale, seed = parse_scale(scale), parse_seed(seed)
+    backend = engine.dialect.name
+    if backend == "sqlite":
+        return _build_sqlite(engine, scale, seed, progress, only_if_needed)
+    if backend == "postgresql":
+        return _build_postgres(engine, scale, seed, progress, only_if_needed)
+    raise PerflabError(f"unsupported backend {backend!r}: perflab builds into sqlite or postgresql")
+
+
+def reset(engine: Engine) -> None:
+    """Remove the dataset (tables and build record); the next :func:`ensure` rebuilds it."""
+    if engine.dialect.name == "sqlite" and _sqlite_path(engine):
+        path = Path(_sqlite_path(engine))  # type: ignore[arg-type]
+        with _file_lock(path):
+            engine.dispose()
+            for p in (path, Path(f"{path}-journal"), Path(f"{path}-wal"), Path(f"{path}-shm")):
+                p.unlink(missing_ok=True)
+        return
+    with engine.begin() as conn:
+        META.drop(conn, checkfirst=True)
+        Base.metadata.drop_all(conn)
+
+
+def _identity(scale: float, seed: int) -> dict[str, str]:
+    return {"dataset_version": str(DATASET_VERSION), "scale": repr(float(scale)), "seed": str(seed)}
+
+
+def _meta_rows(report: BuildReport) -> list[dict[str, str]]:
+    values = {
+        **_identity(report.scale, report.seed),
+        "fingerprint": report.fingerprint,
+        "counts": json.dumps(report.counts),
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "status": "complete",
+    }
+    return [{"key": k, "value": v} for k, v in values.items()]
+
+
+def _progress_bar(total: int, progress: bool | None) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=" rows", unit_scale=True, desc="building dataset",
+                delay=0 if progress else 1.0, disable=progress is False, leave=False)
+
+
+def _expected_rows(scale: float) -> int:
+    """Rows a build will load (order items estimated at their mean of three per order), for the bar."""
+    n = row_counts(scale)
+    return sum(n.values()) + 3 * n["orders"]
+
+
+def _build_sqlite(engine: Engine, scale: float, seed: int, progress: bool | None,
+                  only_if_needed: bool) -> BuildReport | None:
+    path_text = _sqlite_path(engine)
+    if path_text is None:  # in-memory database: build in place, nobody else can see it
+        with engine.begin() as conn:
+            dbapi = conn.connection.driver_connection
+            return _load_sqlite(dbapi, scale, seed, progress, lambda: conn)
+    path = Path(path_text)
+    with _file_lock(path):
+        if only_if_needed and is_current(engine, scale, seed):
+            return None
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a build that was killed
+            stale.unlink(missing_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            dbapi = sqlite3.connect(tmp, isolation_level=None)
+            scratch = sa.create_engine(f"sqlite:///{tmp}")
+            try:
+                report = _load_sqlite(dbapi, scale, seed, progress, scratch.connect)
+            finally:
+                dbapi.close()
+                scratch.dispose()
+            engine.dispose()
+            os.replace(tmp, path)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise PerflabError(
+                f"cannot write the dataset to {path.parent} ({exc}) — make the folder writable or set "
+                "PERFLAB_DATABASE_URL=sqlite:////a/writable/folder/perflab.sqlite"
+            ) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return report
+
+
+def _load_sqlite(dbapi: Any, scale: float, seed: int, progress: bool | None,
+                 open_conn: Any) -> BuildReport:
+    """Load generated rows through a raw sqlite3 connection; fingerprint through SQLAlchemy.
+
+    A thread generates the next table while this one is inserted: sqlite3 lets go of the GIL
+    while SQLite works, so generation and insertion overlap on two cores.
+    """
+    phases: dict[str, float] = {}
+    dialect = sa.create_engine("sqlite://").dialect
+    for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=MEMORY", "cache_size=-131072"):
+        dbapi.execute(f"PRAGMA {pragma}")
+    t0 = time.perf_counter()
+    dbapi.execute("BEGIN")
+    for name in ("perflab_meta", *TABLES):
+        dbapi.execute(f"DROP TABLE IF EXISTS {name}")
+    loaded: dict[str, int] = {}
+    with _progress_bar(_expected_rows(scale), progress) as bar:
+        for name, columns in _prefetched(generate_tables(scale, seed)):
+            table = Base.metadata.tables[name]
+            dbapi.execute(str(CreateTable(table).compile(dialect=dialect)))
+            marks = ", ".join("?" * len(table.columns))
+            dbapi.executemany(f"INSERT INTO {name} VALUES ({marks})", rows(columns))
+            loaded[name] = len(columns["id"])
+            bar.update(loaded[name])
+    phases["generate+load"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for name in TABLES:
+        for index in Base.metadata.tables[name].indexes:
+            dbapi.execute(str(CreateIndex(index).compile(dialect=dialect)))
+    dbapi.execute("COMMIT")
+    phases["index"] = time.perf_counter() - t0
+    with open_conn() as conn:
+        report = _finish(conn, "sqlite", scale, seed, loaded, phases)
+        conn.commit()
+    return report
+
+
+def _prefetched(items: Iterator[tuple[str, Columns]]) -> Iterator[tuple[str, Columns]]:
+    """Run a generator one step ahead in a background thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(next, items, None)
+        while (item := ahead.result()) is not None:
+            ahead = pool.submit(next, items, None)
+            yield item
+
+
+def _finish(conn: Connection, backend: str, scale: float, seed: int,
+            loaded: dict[str, int], phases: dict[str, float]) -> BuildReport:
+    """Fingerprint what landed and write the build record (in the caller's transaction)."""
+    t0 = time.perf_counter()
+    report = BuildReport(backend, scale, seed, {t: loaded[t] for t in TABLES}, fingerprint(conn))
+    META.create(conn, checkfirst=True)
+    conn.execute(META.insert(), _meta_rows(report))
+    phases["fingerprint"] = time.perf_counter() - t0
+    report.phases = phases
+    return report
+
+
+def _copy_text(columns: Columns) -> str:
+    """Columns → PostgreSQL COPY text format (tab-separated; our strings hold no tabs or newlines)."""
+    as_text = []
+    for col in columns.values():
+        values = col.tolist() if hasattr(col, "tolist") else col
+        if values and isinstance(values[0], bool):
+            as_text.append(["t" if v else "f" for v in values])
+        else:
+            as_text.append([str(v) for v in values])
+    return "\n".join("\t".join(r) for r in zip(*as_text)) + "\n"
+
+
+def _build_postgres(engine: Engine, scale: float, seed: int, progress: bool | None,
+                    only_if_needed: bool) -> BuildReport | None:
+    phases: dict[str, float] = {}
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        if only_if_needed and is_current(conn, scale, seed):
+            return None
+        t0 = time.perf_counter()
+        META.drop(conn, checkfirst=True)
+        Base.metadata.drop_all(conn)
+        raw = conn.connection.driver_connection
+        loaded: dict[str, int] = {}
+        with _progress_bar(_expected_rows(scale), progress) as bar, raw.cursor() as cur:  # type: ignore[union-attr]
+            for name, columns in _prefetched(generate_tables(scale, seed)):
+                # foreign keys are added after the load: checked per row during COPY, they cost 10x
+                conn.execute(CreateTable(Base.metadata.tables[name], include_foreign_key_constraints=[]))
+                text = _copy_text(columns)
+                t_copy = time.perf_counter()
+                with cur.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+                    copy.write(text)
+                phases["copy"] = phases.get("copy", 0.0) + time.perf_counter() - t_copy
+                loaded[name] = len(columns["id"])
+                bar.update(loaded[name])
+        phases["generate+load"] = time.perf_counter() - t0 - phases["copy"]
+        t0 = time.perf_counter()
+        for name in TABLES:
+            table = Base.metadata.tables[name]
+            for constraint in table.foreign_key_constraints:
+                conn.execute(AddConstraint(constraint))
+            for index in table.indexes:
+                conn.execute(CreateIndex(index))
+            conn.execute(sa.text(f"ANALYZE {name}"))
+        phases["index"] = time.perf_counter() - t0
+        return _finish(conn, "postgresql", scale, seed, loaded, phases)
+
+
+# ---------------------------------------------------------------- small helpers
+
+def _is_int(col: sa.Column[Any]) -> bool:
+    return isinstance(col.type, (sa.Integer, sa.Boolean))
+
+
+def _normalized(col: sa.Column[Any], dialect: str) -> Any:
+    """A column expression whose text form is the same on SQLite and PostgreSQL."""
+    if isinstance(col.type, sa.Boolean):
+        return sa.cast(col, sa.Integer)
+    if isinstance(col.type, sa.DateTime):
+        if dialect == "postgresql":
+            return sa.func.to_char(col, "YYYY-MM-DD HH24:MI:SS")
+        return sa.func.substr(sa.cast(col, sa.Text), 1, 19)
+    return col
+
+
+@contextmanager
+def _connection(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as conn:
+            yield conn
+
+
+def _sqlite_path(engine: Engine | Connection) -> str | None:
+    database = engine.engine.url.database if isinstance(engine, Connection) else engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def _sqlite_missing(engine: Engine | Connection) -> bool:
+    """True for a SQLite file that does not exist yet (opening it would create an empty file)."""
+    path = _sqlite_path(engine)
+    return path is not None and not os.path.exists(path)
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Hold ``<file>.lock`` while building, so concurrent builders take turns."""
+    from filelock import FileLock, Timeout
+
+    lock_path = Path(f"{path}.lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path.touch(exist_ok=True)  # fail fast here: filelock would retry an unwritable folder for minutes
+    except OSError as exc:
+        raise PerflabError(
+            f"cannot write the dataset to {path.parent} ({exc.strerror}) — make the folder writable or set "
+            "PERFLAB_DATABASE_URL=sqlite:////a/writable/folder/perflab.sqlite"
+        ) from None
+    try:
+        with FileLock(lock_path, timeout=600):
+            yield
+    except Timeout:
+        raise PerflabError(f"waited 10 minutes for another build of {path} — is one stuck? "
+                           f"remove {lock_path} if no perflab process is running") from None

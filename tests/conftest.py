@@ -1,0 +1,121 @@
+"""Shared fixtures: a small real SQLite dataset, and PostgreSQL / Redis when their URLs are set.
+
+When ``PERFLAB_TEST_POSTGRES_URL`` or ``PERFLAB_TEST_REDIS_URL`` is set and the server cannot be
+reached, the tests that need it fail (CI sets both); when unset, those tests are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from perflab import dataset
+from perflab.db import make_engine
+from perflab.schema import Base
+
+TEST_SCALE = 0.02
+TEST_SEED = 17
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's PERFLAB_* settings (except the test server URLs)."""
+    for name in ("PERFLAB_DATABASE_URL", "PERFLAB_SCALE", "PERFLAB_SEED", "PERFLAB_SCHEMA",
+                 "PERFLAB_REDIS_URL", "PERFLAB_STRICT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small dataset in a real SQLite file, built once per test session (treat it as read-only)."""
+    path = tmp_path_factory.mktemp("sqlite") / "perflab.sqlite"
+    dataset.build(sa.create_engine(f"sqlite:///{path}"), TEST_SCALE, TEST_SEED, progress=False)
+    return path
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_path: Path) -> Iterator[Engine]:
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def empty_sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite file with the six tables and no rows, for tests that insert their own."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def _server_url(name: str) -> str:
+    url = os.environ.get(name)
+    if not url:
+        pytest.skip(f"{name} not set")
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    return _server_url("PERFLAB_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def pg_schema(pg_url: str) -> Iterator[str]:
+    """A throwaway PostgreSQL schema name, dropped after the test."""
+    schema = f"perflab_test_{uuid.uuid4().hex[:10]}"
+    yield schema
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_url: str, pg_schema: str) -> Iterator[Engine]:
+    """An engine whose tables live in a throwaway schema (fails if the server is unreachable)."""
+    engine = make_engine(pg_url, schema=pg_schema)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_dataset_url(pg_url: str) -> Iterator[tuple[str, str]]:
+    """(url, schema) of a small dataset built once per session on PostgreSQL."""
+    schema = f"perflab_test_ds_{uuid.uuid4().hex[:8]}"
+    engine = make_engine(pg_url, schema=schema)
+    dataset.build(engine, TEST_SCALE, TEST_SEED, progress=False)
+    engine.dispose()
+    yield pg_url, schema
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_dataset_engine(pg_dataset_url: tuple[str, str]) -> Iterator[Engine]:
+    """An engine on the session's small PostgreSQL dataset (treat it as read-only)."""
+    url, schema = pg_dataset_url
+    engine = make_engine(url, schema=schema)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = _server_url("PERFLAB_TEST_REDIS_URL")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"PERFLAB_TEST_REDIS_URL={url} is set but unreachable: {exc}")
+    return url

@@ -12,6 +12,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from perflab.errors import PerflabError
 
@@ -37,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version",
                      version=f"perflab {importlib.metadata.version('perflab')} (Python {platform.python_version()})")
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    kw = {"formatter_class": argparse.RawDescriptionHelpFormatter}
+    kw: dict[str, Any] = {"formatter_class": argparse.RawDescriptionHelpFormatter}
 
     build = sub.add_parser("build", help="generate the dataset and load it (replaces what is there)",
                            description="Generate the dataset and load it, replacing what is there.",

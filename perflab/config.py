@@ -11,6 +11,8 @@ Variables (all optional):
 - ``PERFLAB_SEED``: random seed of the dataset, 17 by default.
 - ``PERFLAB_REDIS_URL``: a Redis server for the caching chapters (default: in-process cache).
 - ``PERFLAB_SCHEMA``: PostgreSQL schema holding this learner's tables (shared servers).
+- ``PERFLAB_POSTGRES_URL``: a PostgreSQL server to compare against; chapters then show SQLite and
+  PostgreSQL side by side (when ``PERFLAB_DATABASE_URL`` already is PostgreSQL, that one is used).
 - ``PERFLAB_STRICT``: ``1`` makes a ``verdict`` below its floor raise (CI sets it).
 """
 
@@ -96,10 +98,16 @@ class Settings:
     redis_url: str | None
     schema: str | None
     strict: bool
+    postgres_url: str | None = None
 
     @property
     def backend(self) -> str:
         return self.database_url.split(":", 1)[0].split("+", 1)[0]
+
+    @property
+    def compare_url(self) -> str | None:
+        """The PostgreSQL URL for side-by-side comparisons, or None when there is none."""
+        return self.database_url if self.backend.startswith("postgres") else self.postgres_url
 
 
 def _truthy(value: str | None) -> bool:
@@ -116,6 +124,7 @@ def settings() -> Settings:
         redis_url=env.get("PERFLAB_REDIS_URL") or None,
         schema=parse_schema(env.get("PERFLAB_SCHEMA")),
         strict=_truthy(env.get("PERFLAB_STRICT")),
+        postgres_url=env.get("PERFLAB_POSTGRES_URL") or None,
     )
 
 

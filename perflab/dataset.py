@@ -101,7 +101,7 @@ def fingerprint(engine: Engine | Connection) -> str:
             sample = conn.execute(sa.select(*cols).where(table.c.id % 8 == 0).order_by(table.c.id))
             for chunk in sample.partitions(20_000):
                 digest.update("\n".join("\x1f".join(map(str, row)) for row in chunk).encode())
-        return "v{}-{}".format(DATASET_VERSION, digest.hexdigest()[:16])
+        return f"v{DATASET_VERSION}-{digest.hexdigest()[:16]}"
 
 
 def recorded(engine: Engine | Connection) -> dict[str, str] | None:

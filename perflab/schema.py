@@ -16,7 +16,6 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, SmallInteger, Str
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
 #: Timestamps to the second; on SQLite stored as ``'YYYY-MM-DD HH:MM:SS'`` text, the same text on every path.
 Timestamp = DateTime().with_variant(SQLITE_DATETIME(truncate_microseconds=True), "sqlite")
 

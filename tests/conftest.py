@@ -26,7 +26,7 @@ TEST_SEED = 17
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's PERFLAB_* settings (except the test server URLs)."""
-    for name in ("PERFLAB_DATABASE_URL", "PERFLAB_SCALE", "PERFLAB_SEED", "PERFLAB_SCHEMA",
+    for name in ("PERFLAB_DATABASE_URL", "PERFLAB_SCALE", "PERFLAB_SEED", "PERFLAB_SCHEMA", "PERFLAB_POSTGRES_URL",
                  "PERFLAB_REDIS_URL", "PERFLAB_STRICT"):
         monkeypatch.delenv(name, raising=False)
 

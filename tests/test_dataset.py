@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import TEST_SCALE, TEST_SEED
 from sqlalchemy.engine import Engine
 
 from perflab import dataset
 from perflab.errors import PerflabError
-
-from conftest import TEST_SCALE, TEST_SEED
 
 #: The fingerprint of scale 0.02, seed 17: the same on every machine and on both backends.
 EXPECTED = "v1-29b0f78da4980272"

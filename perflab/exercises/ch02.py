@@ -1,0 +1,91 @@
+"""Exercise checks of chapter 02: the N+1 query problem."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from perflab.errors import PerflabError
+from perflab.exercises import (
+    CheckResult,
+    _fn_name,
+    check_query_count,
+    check_result,
+    exercise,
+    passed,
+    require,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+def orders_by_user_reference(engine: Engine, user_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Reference solution of 02-orders-per-user: every user id mapped to its sorted order ids, in one query.
+
+    >>> orders_by_user_reference(engine, [1, 2])  # doctest: +SKIP
+    {1: [12, 480], 2: []}
+    """
+    from sqlalchemy import select
+
+    from perflab.schema import Order
+
+    ids = list(dict.fromkeys(int(u) for u in user_ids))
+    result: dict[int, list[int]] = {u: [] for u in ids}
+    if not ids:
+        return result
+    stmt = select(Order.user_id, Order.id).where(Order.user_id.in_(ids)).order_by(Order.user_id, Order.id)
+    with engine.connect() as conn:
+        for user_id, order_id in conn.execute(stmt):
+            result[user_id].append(order_id)
+    return result
+
+
+def sample_user_ids(engine: Engine, n: int = 100) -> list[int]:
+    """``n`` user ids spread evenly over the users table (the same ones on every run)."""
+    from sqlalchemy import select
+
+    from perflab.schema import User
+
+    with engine.connect() as conn:
+        ids = list(conn.scalars(select(User.id).order_by(User.id)))
+    if not ids:
+        raise PerflabError("the users table is empty — build the dataset first: perflab.db.connect() or "
+                           "`perflab build`")
+    if len(ids) <= n:
+        return ids
+    return [ids[i * len(ids) // n] for i in range(n)]
+
+
+@exercise(
+    "02-orders-per-user",
+    hints=(
+        "Ask the database once for the orders of all these users, instead of once per user.",
+        "SELECT user_id, id FROM orders WHERE user_id IN (...) ORDER BY user_id, id — in SQLAlchemy "
+        "select(Order.user_id, Order.id).where(Order.user_id.in_(user_ids)); start from {uid: [] for uid in "
+        "user_ids} so users without orders map to [].",
+    ),
+    reference=orders_by_user_reference,
+)
+def _check_orders_per_user(learner_fn: Callable[..., Any], *, engine: Engine,
+                           user_ids: Sequence[int] | None = None, max_queries: int = 2) -> CheckResult:
+    """orders_by_user(engine, user_ids) -> {user_id: sorted order ids}, in at most 2 SQL statements."""
+    ids = list(user_ids) if user_ids is not None else sample_user_ids(engine)
+    expected = orders_by_user_reference(engine, ids)
+    name = _fn_name(learner_fn)
+    counted = check_query_count(
+        lambda: learner_fn(engine, list(ids)), engine, max_queries, name=name,
+        hint="fetch the orders of all the users in one query with WHERE user_id IN (...)",
+    )
+    if "value" not in counted.details:  # the function raised
+        return counted
+    got = counted.details["value"]
+    missing_hint = ("every user id asked for must be a key, users without orders map to []"
+                    if isinstance(got, Mapping) and len(got) < len(expected) else None)
+    require(check_result(got, expected, ordered=True, what=f"{name}(engine, user_ids)", hint=missing_hint))
+    require(counted)
+    n = counted.details["count"]
+    return passed(f"{name} returns the right orders for {len(ids)} users in {n} SQL statement"
+                  f"{'' if n == 1 else 's'} (no N+1)", **counted.details)
+
+

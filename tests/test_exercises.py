@@ -1,0 +1,517 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, selectinload
+
+from perflab import exercises
+from perflab.errors import PerflabError
+from perflab.exercises import (
+    EXERCISES,
+    CheckResult,
+    check,
+    check_complexity,
+    check_query_count,
+    check_result,
+    check_speedup,
+    check_uses_index,
+    exercise,
+    failed,
+    hint,
+    passed,
+    require,
+    run_learner,
+)
+from perflab.exercises.ch02 import orders_by_user_reference, sample_user_ids
+from perflab.exercises.ch06 import find_duplicates_reference
+from perflab.schema import Order, User
+
+# ---------------------------------------------------------------------------------------------------------
+# Fake clocks (no timing asserts in unit tests)
+
+
+class FakeClock:
+    """Time moves only when the code under test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class LineClock:
+    """A clock that counts executed Python lines: a deterministic stand-in for time while tracing."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def __call__(self) -> float:
+        return float(self.lines)
+
+    def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "line":
+            self.lines += 1
+        return self._trace
+
+    def __enter__(self) -> LineClock:
+        self._previous = sys.gettrace()
+        sys.settrace(self._trace)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.settrace(self._previous)
+
+
+def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
+    assert isinstance(result, CheckResult)
+    assert result.ok is False and not result
+    assert result.message.startswith("❌ ") and " — hint: " in result.message
+    assert "\n" not in result.message
+    assert repr(result) == result.message
+    for fragment in fragments:
+        assert fragment in result.message, result.message
+
+
+def assert_passed(result: CheckResult, *fragments: str) -> None:
+    assert result.ok is True, result.message
+    assert result.message.startswith("✅ ") and "\n" not in result.message
+    for fragment in fragments:
+        assert fragment in result.message, result.message
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Results and the small helpers
+
+
+def test_passed_and_failed() -> None:
+    assert repr(passed("fine")) == "✅ fine"
+    r = failed("ran 101 queries\nsecond line", "use one query")
+    assert repr(r) == "❌ ran 101 queries second line — hint: use one query"
+    assert r.details["hint"] == "use one query"
+    assert "perflab-result" in r._repr_html_()
+
+
+def test_require_stops_a_checker_only_on_failure() -> None:
+    ok = passed("fine")
+    assert require(ok) is ok
+    with pytest.raises(exercises._Stop):
+        require(failed("no", "yes"))
+
+
+def test_run_learner_turns_exceptions_into_a_failure() -> None:
+    def lookup(d: dict[str, int]) -> int:
+        return d["missing"]
+
+    with pytest.raises(exercises._Stop) as stop:
+        run_learner(lookup, {})
+    result = stop.value.result
+    assert_failed_with_hint(result, "lookup raised KeyError: 'missing'", 'return d["missing"]')
+    assert "Traceback" in result.details["traceback"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# check_result
+
+
+def test_check_result_unordered_by_default() -> None:
+    assert_passed(check_result([3, 1, 2], [1, 2, 3]), "matches the reference")
+    assert_passed(check_result((x for x in [2, 1]), [1, 2]))  # a generator counts as a list
+    assert_passed(check_result({2, 1}, [1, 2]))
+
+
+def test_check_result_ordered() -> None:
+    r = check_result([3, 1, 2], [1, 2, 3], ordered=True)
+    assert_failed_with_hint(r, "right items in the wrong order", "sort")
+
+
+def test_check_result_multiset() -> None:
+    r = check_result([1, 1, 2], [1, 2])
+    assert_failed_with_hint(r, "has 3 items instead of 2", "unexpected e.g. 1")
+    r = check_result([1, 3], [1, 2])
+    assert_failed_with_hint(r, "not the right ones", "missing e.g. 2", "unexpected e.g. 3")
+
+
+def test_check_result_dicts() -> None:
+    expected = {1: [10, 11], 2: [], 3: [12]}
+    assert_passed(check_result({3: [12], 1: [11, 10], 2: []}, expected))
+    assert_failed_with_hint(check_result({1: [10, 11], 3: [12]}, expected), "missing 1 of 3 keys, e.g. [2]")
+    assert_failed_with_hint(check_result({**expected, 9: []}, expected), "1 unexpected keys, e.g. [9]")
+    assert_failed_with_hint(check_result({**expected, 3: [13]}, expected, what="r"), "r[3] has")
+    assert_failed_with_hint(check_result([1, 2, 3], expected), "should be a dict, got a list")
+    r = check_result({1: [11, 10], 2: [], 3: [12]}, expected, ordered=True, what="r")
+    assert_failed_with_hint(r, "r[1] has the right items in the wrong order")
+
+
+def test_check_result_tuples_are_records() -> None:
+    assert_passed(check_result([(2, "b"), (1, "a")], [(1, "a"), (2, "b")]))
+    assert_failed_with_hint(check_result([("a", 1)], [(1, "a")]), "not the right ones")
+
+
+def test_check_result_scalars_and_numbers() -> None:
+    assert_passed(check_result(0.1 + 0.2, 0.3))
+    assert_passed(check_result([0.1 + 0.2, 1], [1.0, 0.3]))
+    assert_passed(check_result(3, 3.0))
+    assert_failed_with_hint(check_result(True, 1), "should be 1, got True")
+    assert_failed_with_hint(check_result("42", 42), "should be 42, got '42'")
+    assert_failed_with_hint(check_result(None, [1]), "should be a list, got NoneType None")
+
+
+def test_check_result_accepts_rows_and_numpy(sqlite_engine: Engine) -> None:
+    import numpy as np
+
+    with sqlite_engine.connect() as conn:
+        rows = conn.execute(sa.select(User.id, User.country).order_by(User.id).limit(3)).all()
+    expected = [tuple(r) for r in rows]
+    assert_passed(check_result(rows, expected[::-1]))
+    assert_passed(check_result(np.array([3, 1, 2]), [1, 2, 3]))
+    assert_passed(check_result({1: np.int64(5)}, {1: 5}))
+
+
+def test_check_result_never_raises_on_odd_values() -> None:
+    class Weird:
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("no comparing me")
+
+        __hash__ = object.__hash__
+
+    assert_failed_with_hint(check_result(Weird(), Weird()), "could not be compared")
+    assert_failed_with_hint(check_result(Weird(), 1), "should be 1")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# check_query_count
+
+
+def orders_n_plus_one(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    result: dict[int, list[int]] = {}
+    with engine.connect() as conn:
+        for uid in user_ids:
+            stmt = sa.select(Order.id).where(Order.user_id == uid).order_by(Order.id)
+            result[uid] = list(conn.scalars(stmt))
+    return result
+
+
+def test_check_query_count_passes(sqlite_engine: Engine) -> None:
+    r = check_query_count(lambda: orders_by_user_reference(sqlite_engine, [1, 2, 3]), sqlite_engine, 2,
+                          name="reference")
+    assert_passed(r, "reference ran 1 SQL statement (at most 2 allowed)")
+    assert r.details["count"] == 1 and set(r.details["value"]) == {1, 2, 3}
+
+
+def test_check_query_count_spots_n_plus_one(sqlite_engine: Engine) -> None:
+    ids = sample_user_ids(sqlite_engine, 20)
+    r = check_query_count(lambda: orders_n_plus_one(sqlite_engine, ids), sqlite_engine, 2, name="mine")
+    assert_failed_with_hint(r, "mine ran 20 SQL statements, at most 2 allowed", "N+1", "ran 20 times")
+    assert r.details["count"] == 20 and len(r.details["suspects"]) == 1
+
+
+def test_check_query_count_reports_a_raising_function(sqlite_engine: Engine) -> None:
+    def broken() -> None:
+        with sqlite_engine.connect() as conn:
+            conn.exec_driver_sql("SELECT nope FROM users")
+
+    r = check_query_count(broken, sqlite_engine, 2)
+    assert_failed_with_hint(r, "broken raised OperationalError", "no such column")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# check_uses_index
+
+
+def test_check_uses_index(empty_sqlite_engine: Engine) -> None:
+    engine = empty_sqlite_engine
+    by_user = "SELECT id FROM orders WHERE user_id = :u"
+    assert_passed(check_uses_index(engine, by_user, {"u": 1}, "ix_orders_user_id"), "ix_orders_user_id")
+    by_status = "SELECT id FROM orders WHERE status = :s"
+    r = check_uses_index(engine, by_status, {"s": "paid"})
+    assert_failed_with_hint(r, "does not use an index", "full scan of orders", "CREATE INDEX")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_orders_status ON orders (status)")
+    assert_passed(check_uses_index(engine, by_status, {"s": "paid"}, "ix_orders_status"))
+    assert_failed_with_hint(check_uses_index(engine, by_status, {"s": "paid"}, "ix_other"), "index ix_other")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# check_speedup / check_complexity (fake clocks)
+
+
+def test_check_speedup() -> None:
+    clock = FakeClock()
+
+    def fast() -> None:
+        clock.advance(0.001)
+
+    def slow() -> None:
+        clock.advance(0.010)
+
+    r = check_speedup(fast, slow, floor=3, clock=clock)
+    assert_passed(r, "fast is 10.0x faster than the slow version (at least 3x needed)")
+    assert r.details["speedup"] == pytest.approx(10)
+    assert_failed_with_hint(check_speedup(fast, slow, floor=20, clock=clock), "only 10x as fast", "20x")
+
+
+def test_check_speedup_reports_a_raising_function() -> None:
+    def fast() -> None:
+        raise ValueError("boom")
+
+    r = check_speedup(fast, lambda: None, floor=2, clock=FakeClock())
+    assert_failed_with_hint(r, "fast raised ValueError: boom")
+
+
+def test_check_complexity_linear_and_quadratic() -> None:
+    clock = FakeClock()
+
+    def linear(items: list[int]) -> None:
+        clock.advance(len(items) * 1e-6)
+
+    def quadratic(items: list[int]) -> None:
+        clock.advance(len(items) ** 2 * 1e-6)
+
+    r = check_complexity(linear, lambda n: list(range(n)), sizes=(100, 400), clock=clock)
+    assert_passed(r, "linear: 4x more input took 4.0x longer (about n^1.0, about linear)")
+    r = check_complexity(quadratic, lambda n: list(range(n)), sizes=(100, 400), clock=clock)
+    assert_failed_with_hint(r, "took 16.0x longer (about n^2.0, about quadratic); at most 8x allowed", "set")
+    assert r.details["exponent"] == pytest.approx(2)
+    assert_passed(check_complexity(quadratic, lambda n: list(range(n)), (100, 400), 20, clock=clock))
+
+
+def test_check_complexity_bad_sizes() -> None:
+    with pytest.raises(PerflabError, match="sizes"):
+        check_complexity(len, lambda n: [0] * n, sizes=(400, 100))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The registry
+
+
+@pytest.fixture
+def demo_exercise() -> Iterator[str]:
+    @exercise("99-answer", hints=("think of the answer", "it is 42"))
+    def _check(learner_fn: Any, *, offset: int = 0) -> CheckResult:
+        """Return the answer."""
+        value = run_learner(learner_fn)
+        require(check_result(value, 42 + offset, what="answer()"))
+        return passed("right answer")
+
+    yield "99-answer"
+    EXERCISES.pop("99-answer")
+    exercises._hints_shown.pop("99-answer", None)
+
+
+def test_registered_exercise(demo_exercise: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert EXERCISES[demo_exercise].title == "Return the answer."
+    r = check(demo_exercise, lambda: 42)
+    assert_passed(r, "right answer")
+    assert capsys.readouterr().out == "✅ right answer\n"  # shown exactly once
+    r = check(demo_exercise, lambda: 41)
+    assert_failed_with_hint(r, "answer() should be 42, got 41")
+    assert r.details["exercise"] == demo_exercise
+    assert_passed(check(demo_exercise, lambda: 43, offset=1))
+
+
+def test_check_never_lets_a_wrong_answer_raise(demo_exercise: str) -> None:
+    def starter() -> int:
+        raise NotImplementedError("your code here")
+
+    assert_failed_with_hint(check(demo_exercise, starter), "starter is not written yet", "write the function")
+    assert_failed_with_hint(check(demo_exercise, 42), "expected your function, got int 42",
+                            "without calling it")
+    assert_failed_with_hint(check(demo_exercise, lambda: 1 / 0), "raised ZeroDivisionError")
+
+
+def test_check_reports_a_crashing_checker(demo_exercise: str) -> None:
+    @exercise("99-crash", hints="a hint")
+    def _crash(learner_fn: Any) -> CheckResult:
+        return {}["no"]  # type: ignore[no-any-return]
+
+    try:
+        assert_failed_with_hint(check("99-crash", lambda: 1), "checking your answer failed with KeyError",
+                                "a hint")
+    finally:
+        EXERCISES.pop("99-crash")
+
+
+def test_check_usage_errors_raise(demo_exercise: str) -> None:
+    with pytest.raises(PerflabError, match="unknown exercise '99-answr' — did you mean '99-answer'"):
+        check("99-answr", lambda: 42)
+    with pytest.raises(PerflabError, match="wrong keywords"):
+        check(demo_exercise, lambda: 42, engine=None)
+    with pytest.raises(PerflabError, match="wrong keywords"):
+        check("02-orders-per-user", lambda e, ids: {})  # no engine=
+
+
+def test_hints_come_one_by_one(demo_exercise: str) -> None:
+    assert hint(demo_exercise) == "hint 1/2: think of the answer"
+    assert hint(demo_exercise) == "hint 2/2: it is 42"
+    assert hint(demo_exercise) == "hint 2/2: it is 42"
+    assert hint(demo_exercise, 1) == "hint 1/2: think of the answer"
+    assert repr(hint(demo_exercise, 1)) == "hint 1/2: think of the answer"
+    with pytest.raises(PerflabError, match="hints 1 to 2"):
+        hint(demo_exercise, 3)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 02-orders-per-user
+
+
+def orders_in(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    result: dict[int, list[int]] = {uid: [] for uid in user_ids}
+    stmt = sa.select(Order.user_id, Order.id).where(Order.user_id.in_(user_ids)).order_by(Order.id)
+    with engine.connect() as conn:
+        for uid, oid in conn.execute(stmt):
+            result[uid].append(oid)
+    return result
+
+
+def orders_orm(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    with Session(engine) as session:
+        stmt = sa.select(User).where(User.id.in_(user_ids)).options(selectinload(User.orders))
+        users = session.scalars(stmt)
+        return {u.id: sorted(o.id for o in u.orders) for u in users}
+
+
+def orders_unsorted(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    return {uid: ids[::-1] for uid, ids in orders_in(engine, user_ids).items()}
+
+
+def orders_skip_empty(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    return {uid: ids for uid, ids in orders_in(engine, user_ids).items() if ids}
+
+
+def orders_raises(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    result: dict[int, list[int]] = {}
+    with engine.connect() as conn:
+        for uid, oid in conn.execute(sa.select(Order.user_id, Order.id).where(Order.user_id.in_(user_ids))):
+            result[uid].append(oid)
+    return result
+
+
+def orders_starter(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    raise NotImplementedError
+
+
+def test_orders_per_user_dataset_has_users_without_orders(sqlite_engine: Engine) -> None:
+    expected = orders_by_user_reference(sqlite_engine, sample_user_ids(sqlite_engine))
+    assert len(expected) == 100
+    assert any(not v for v in expected.values()) and any(len(v) > 1 for v in expected.values())
+    assert all(v == sorted(v) for v in expected.values())
+
+
+@pytest.mark.parametrize("solution", [orders_by_user_reference, orders_in, orders_orm])
+def test_orders_per_user_correct_solutions_pass(sqlite_engine: Engine, solution: Any) -> None:
+    r = check("02-orders-per-user", solution, engine=sqlite_engine)
+    assert_passed(r, "right orders for 100 users", "(no N+1)")
+    assert r.details["count"] <= 2
+
+
+@pytest.mark.parametrize(
+    ("solution", "fragments"),
+    [
+        (orders_n_plus_one, ("ran 100 SQL statements, at most 2 allowed", "N+1", "WHERE user_id IN")),
+        (orders_unsorted, ("has the right items in the wrong order", "sort")),
+        (orders_skip_empty, ("keys, e.g.", "users without orders map to []")),
+        (orders_raises, ("orders_raises raised KeyError", "result[uid].append(oid)")),
+        (orders_starter, ("orders_starter is not written yet",)),
+        (lambda engine, user_ids: None, ("should be a dict, got NoneType None",)),
+    ],
+)
+def test_orders_per_user_wrong_solutions_fail_with_a_hint(sqlite_engine: Engine, solution: Any,
+                                                          fragments: tuple[str, ...]) -> None:
+    assert_failed_with_hint(check("02-orders-per-user", solution, engine=sqlite_engine), *fragments)
+
+
+def test_orders_per_user_checks_result_before_query_count(sqlite_engine: Engine) -> None:
+    def wrong_and_slow(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+        return {uid: ids[:1] for uid, ids in orders_n_plus_one(engine, user_ids).items()}
+
+    assert_failed_with_hint(check("02-orders-per-user", wrong_and_slow, engine=sqlite_engine), "has 1 items")
+
+
+def test_orders_per_user_custom_ids(sqlite_engine: Engine) -> None:
+    r = check("02-orders-per-user", orders_in, engine=sqlite_engine, user_ids=[1, 2, 3])
+    assert_passed(r, "for 3 users")
+
+
+@pytest.mark.postgres
+def test_orders_per_user_on_postgres(pg_dataset_engine: Engine) -> None:
+    assert_passed(check("02-orders-per-user", orders_orm, engine=pg_dataset_engine))
+    assert_failed_with_hint(check("02-orders-per-user", orders_n_plus_one, engine=pg_dataset_engine), "N+1")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 06-find-duplicates (time is counted in executed lines: deterministic)
+
+
+def find_duplicates_set(items: list[int]) -> list[int]:
+    seen: set[int] = set()
+    dups: set[int] = set()
+    for x in items:
+        if x in seen:
+            dups.add(x)
+        seen.add(x)
+    return sorted(dups)
+
+
+def find_duplicates_nested(items: list[int]) -> list[int]:
+    dups = []
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            if items[i] == items[j] and items[i] not in dups:
+                dups.append(items[i])
+    return dups
+
+
+def find_duplicates_repeats(items: list[int]) -> list[int]:
+    seen: set[int] = set()
+    out = []
+    for x in items:
+        if x in seen:
+            out.append(x)
+        seen.add(x)
+    return out
+
+
+def check_duplicates(fn: Any) -> CheckResult:
+    with LineClock() as clock:
+        return check("06-find-duplicates", fn, sizes=(40, 160), clock=clock)
+
+
+def test_find_duplicates_linear_solutions_pass() -> None:
+    assert_passed(check_duplicates(find_duplicates_set), "finds the right duplicates", "about linear")
+    assert_passed(check_duplicates(find_duplicates_reference))
+
+
+def test_find_duplicates_quadratic_solution_fails_on_growth() -> None:
+    r = check_duplicates(find_duplicates_nested)
+    assert_failed_with_hint(r, "find_duplicates_nested: 4x more input took", "quadratic", "set")
+    assert r.details["exponent"] > 1.8
+
+
+def test_find_duplicates_wrong_solutions_fail() -> None:
+    assert_failed_with_hint(check_duplicates(find_duplicates_repeats), "list each repeated value once")
+    assert_failed_with_hint(check_duplicates(lambda items: items), "has 3 items instead of 0")
+    assert_failed_with_hint(check_duplicates(lambda items: items[0]), "raised IndexError")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Every registered exercise passes with its reference
+
+
+def test_every_reference_passes(sqlite_engine: Engine) -> None:
+    kwargs = {"02-orders-per-user": {"engine": sqlite_engine}}
+    for exercise_id, ex in EXERCISES.items():
+        assert ex.reference is not None and ex.hints, exercise_id
+        if exercise_id == "06-find-duplicates":
+            assert check_duplicates(ex.reference).ok
+        else:
+            assert check(exercise_id, ex.reference, **kwargs[exercise_id]).ok

@@ -56,14 +56,11 @@ class BuildReport:
     counts: dict[str, int]
     fingerprint: str
     phases: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0  #: wall time of the whole build
 
     @property
     def rows(self) -> int:
         return sum(self.counts.values())
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.phases.values())
 
     def __str__(self) -> str:
         return (f"built {self.rows:,} rows (scale {self.scale:g}, seed {self.seed}) on {self.backend} "
@@ -149,12 +146,14 @@ def build(engine: Engine, scale: float = 1.0, seed: int = DEFAULT_SEED, *,
     if another process just built it; what :func:`ensure` uses).
     """
     scale, seed = parse_scale(scale), parse_seed(seed)
-    backend = engine.dialect.name
-    if backend == "sqlite":
-        return _build_sqlite(engine, scale, seed, progress, only_if_needed)
-    if backend == "postgresql":
-        return _build_postgres(engine, scale, seed, progress, only_if_needed)
-    raise PerflabError(f"unsupported backend {backend!r}: perflab builds into sqlite or postgresql")
+    builders = {"sqlite": _build_sqlite, "postgresql": _build_postgres}
+    if engine.dialect.name not in builders:
+        raise PerflabError(f"unsupported backend {engine.dialect.name!r}: perflab builds into sqlite or postgresql")
+    t0 = time.perf_counter()
+    report = builders[engine.dialect.name](engine, scale, seed, progress, only_if_needed)
+    if report is not None:
+        report.seconds = time.perf_counter() - t0
+    return report
 
 
 def reset(engine: Engine) -> None:
@@ -215,11 +214,13 @@ def _build_sqlite(engine: Engine, scale: float, seed: int, progress: bool | None
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             dbapi = sqlite3.connect(tmp, isolation_level=None)
+            index_conn = sqlite3.connect(tmp, isolation_level=None, timeout=600, check_same_thread=False)
             scratch = sa.create_engine(f"sqlite:///{tmp}")
             try:
-                report = _load_sqlite(dbapi, scale, seed, progress, scratch.connect)
+                report = _load_sqlite(dbapi, scale, seed, progress, scratch.connect, index_conn)
             finally:
                 dbapi.close()
+                index_conn.close()
                 scratch.dispose()
             engine.dispose()
             os.replace(tmp, path)
@@ -233,63 +234,71 @@ def _build_sqlite(engine: Engine, scale: float, seed: int, progress: bool | None
         return report
 
 
-def _load_sqlite(dbapi: Any, scale: float, seed: int, progress: bool | None,
-                 open_conn: Any) -> BuildReport:
-    """Load generated rows through a raw sqlite3 connection; fingerprint through SQLAlchemy.
+def _load_sqlite(dbapi: Any, scale: float, seed: int, progress: bool | None, open_conn: Any,
+                 index_conn: sqlite3.Connection | None = None) -> BuildReport:
+    """Load generated rows through a raw sqlite3 connection, then index and fingerprint.
 
-    A thread generates the next table while this one is inserted: sqlite3 lets go of the GIL
-    while SQLite works, so generation and insertion overlap on two cores.
+    With ``index_conn`` (a second connection to the same file) the indexes are built in a thread
+    while the fingerprint is computed: sqlite3 lets go of the GIL while SQLite works, so the two
+    overlap on two cores. Without it (in-memory databases) they run in turn.
     """
-    phases: dict[str, float] = {}
+    phases = {"insert": 0.0}
     dialect = sa.create_engine("sqlite://").dialect
     for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=MEMORY", "cache_size=-131072"):
         dbapi.execute(f"PRAGMA {pragma}")
-    t0 = time.perf_counter()
     dbapi.execute("BEGIN")
     for name in ("perflab_meta", *TABLES):
         dbapi.execute(f"DROP TABLE IF EXISTS {name}")
     loaded: dict[str, int] = {}
     with _progress_bar(_expected_rows(scale), progress) as bar:
-        for name, columns in _prefetched(generate_tables(scale, seed)):
+        for name, columns in _timed(generate_tables(scale, seed), phases):
+            t1 = time.perf_counter()
             table = Base.metadata.tables[name]
             dbapi.execute(str(CreateTable(table).compile(dialect=dialect)))
-            marks = ", ".join("?" * len(table.columns))
-            dbapi.executemany(f"INSERT INTO {name} VALUES ({marks})", rows(columns))
+            dbapi.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(table.columns))})", rows(columns))
+            phases["insert"] += time.perf_counter() - t1
             loaded[name] = len(columns["id"])
             bar.update(loaded[name])
-    phases["generate+load"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for name in TABLES:
-        for index in Base.metadata.tables[name].indexes:
-            dbapi.execute(str(CreateIndex(index).compile(dialect=dialect)))
     dbapi.execute("COMMIT")
-    phases["index"] = time.perf_counter() - t0
+    indexes = [str(CreateIndex(ix).compile(dialect=dialect)) for t in TABLES for ix in Base.metadata.tables[t].indexes]
+    t0 = time.perf_counter()
+    if index_conn is None:
+        dbapi.executescript(";\n".join(indexes))
+        with open_conn() as conn:
+            digest = fingerprint(conn)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            job = pool.submit(index_conn.executescript, "BEGIN;\n" + ";\n".join(indexes) + ";\nCOMMIT;")
+            with open_conn() as conn:
+                digest = fingerprint(conn)
+            job.result()
+    phases["index+fingerprint"] = time.perf_counter() - t0
     with open_conn() as conn:
-        report = _finish(conn, "sqlite", scale, seed, loaded, phases)
+        report = _finish(conn, "sqlite", scale, seed, loaded, phases, digest)
         conn.commit()
     return report
 
 
-def _prefetched(items: Iterator[tuple[str, Columns]]) -> Iterator[tuple[str, Columns]]:
-    """Run a generator one step ahead in a background thread."""
-    from concurrent.futures import ThreadPoolExecutor
+def _timed(items: Iterator[tuple[str, Columns]], phases: dict[str, float]) -> Iterator[tuple[str, Columns]]:
+    """Yield from a generator, adding the time spent inside it to ``phases["generate"]``."""
+    phases.setdefault("generate", 0.0)
+    while True:
+        t0 = time.perf_counter()
+        item = next(items, None)
+        phases["generate"] += time.perf_counter() - t0
+        if item is None:
+            return
+        yield item
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(next, items, None)
-        while (item := ahead.result()) is not None:
-            ahead = pool.submit(next, items, None)
-            yield item
 
-
-def _finish(conn: Connection, backend: str, scale: float, seed: int,
-            loaded: dict[str, int], phases: dict[str, float]) -> BuildReport:
-    """Fingerprint what landed and write the build record (in the caller's transaction)."""
-    t0 = time.perf_counter()
-    report = BuildReport(backend, scale, seed, {t: loaded[t] for t in TABLES}, fingerprint(conn))
+def _finish(conn: Connection, backend: str, scale: float, seed: int, loaded: dict[str, int],
+            phases: dict[str, float], digest: str) -> BuildReport:
+    """Write the build record (in the caller's transaction) and report."""
+    report = BuildReport(backend, scale, seed, {t: loaded[t] for t in TABLES}, digest, phases)
     META.create(conn, checkfirst=True)
     conn.execute(META.insert(), _meta_rows(report))
-    phases["fingerprint"] = time.perf_counter() - t0
-    report.phases = phases
     return report
 
 
@@ -307,28 +316,26 @@ def _copy_text(columns: Columns) -> str:
 
 def _build_postgres(engine: Engine, scale: float, seed: int, progress: bool | None,
                     only_if_needed: bool) -> BuildReport | None:
-    phases: dict[str, float] = {}
+    phases: dict[str, float] = {"copy": 0.0}
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         if only_if_needed and is_current(conn, scale, seed):
             return None
-        t0 = time.perf_counter()
         META.drop(conn, checkfirst=True)
         Base.metadata.drop_all(conn)
         raw = conn.connection.driver_connection
         loaded: dict[str, int] = {}
         with _progress_bar(_expected_rows(scale), progress) as bar, raw.cursor() as cur:  # type: ignore[union-attr]
-            for name, columns in _prefetched(generate_tables(scale, seed)):
+            for name, columns in _timed(generate_tables(scale, seed), phases):
                 # foreign keys are added after the load: checked per row during COPY, they cost 10x
                 conn.execute(CreateTable(Base.metadata.tables[name], include_foreign_key_constraints=[]))
                 text = _copy_text(columns)
                 t_copy = time.perf_counter()
                 with cur.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
                     copy.write(text)
-                phases["copy"] = phases.get("copy", 0.0) + time.perf_counter() - t_copy
+                phases["copy"] += time.perf_counter() - t_copy
                 loaded[name] = len(columns["id"])
                 bar.update(loaded[name])
-        phases["generate+load"] = time.perf_counter() - t0 - phases["copy"]
         t0 = time.perf_counter()
         for name in TABLES:
             table = Base.metadata.tables[name]
@@ -338,7 +345,10 @@ def _build_postgres(engine: Engine, scale: float, seed: int, progress: bool | No
                 conn.execute(CreateIndex(index))
             conn.execute(sa.text(f"ANALYZE {name}"))
         phases["index"] = time.perf_counter() - t0
-        return _finish(conn, "postgresql", scale, seed, loaded, phases)
+        t0 = time.perf_counter()
+        digest = fingerprint(conn)
+        phases["fingerprint"] = time.perf_counter() - t0
+        return _finish(conn, "postgresql", scale, seed, loaded, phases, digest)
 
 
 # ---------------------------------------------------------------- small helpers

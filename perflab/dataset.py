@@ -202,9 +202,10 @@ def _build_sqlite(engine: Engine, scale: float, seed: int, progress: bool | None
                   only_if_needed: bool) -> BuildReport | None:
     path_text = _sqlite_path(engine)
     if path_text is None:  # in-memory database: build in place, nobody else can see it
-        with engine.begin() as conn:
-            dbapi = conn.connection.driver_connection
-            return _load_sqlite(dbapi, scale, seed, progress, lambda: conn)
+        from contextlib import nullcontext
+
+        with engine.connect() as conn:
+            return _load_sqlite(conn.connection.driver_connection, scale, seed, progress, lambda: nullcontext(conn))
     path = Path(path_text)
     with _file_lock(path):
         if only_if_needed and is_current(engine, scale, seed):

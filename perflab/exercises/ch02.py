@@ -89,3 +89,62 @@ def _check_orders_per_user(learner_fn: Callable[..., Any], *, engine: Engine,
                   f"{'' if n == 1 else 's'} (no N+1)", **counted.details)
 
 
+
+# ---------------------------------------------------------------------------------------------------------
+# 02-loader-option
+
+#: How many products (lowest ids first) ``product_ratings`` reports.
+RATED_PRODUCTS = 30
+
+
+def product_ratings_reference(engine: Engine, limit: int = RATED_PRODUCTS) -> list[tuple[int, str, int, float | None]]:
+    """Reference solution of 02-loader-option: (id, name, reviews, average rating) of the first products.
+
+    >>> product_ratings_reference(engine)[:1]  # doctest: +SKIP
+    [(1, 'Compact Lamp', 3, 4.33)]
+
+    One ORM query for the products plus one ``selectinload`` query for all their reviews.
+    Parameters: ``limit``, how many products (lowest ids first).
+    """
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session, selectinload
+
+    from perflab.schema import Product
+
+    stmt = select(Product).order_by(Product.id).limit(limit).options(selectinload(Product.reviews))
+    result: list[tuple[int, str, int, float | None]] = []
+    with Session(engine) as session:
+        for product in session.scalars(stmt):
+            ratings = [review.rating for review in product.reviews]
+            average = round(sum(ratings) / len(ratings), 2) if ratings else None
+            result.append((product.id, product.name, len(ratings), average))
+    return result
+
+
+@exercise(
+    "02-loader-option",
+    hints=(
+        "Run the function under %%queries: which statement runs once per product?",
+        "Each `product.reviews` is a lazy load (one SELECT per product). Load the reviews together with the "
+        "products: add .options(selectinload(Product.reviews)) to the select (from sqlalchemy.orm import "
+        "selectinload).",
+        "joinedload(Product.reviews) works too (one statement), but then call .unique() on the result before "
+        "iterating: the JOIN returns each product once per review.",
+    ),
+    reference=product_ratings_reference,
+)
+def _check_loader_option(learner_fn: Callable[..., Any], *, engine: Engine, max_queries: int = 2) -> CheckResult:
+    """product_ratings(engine) -> [(id, name, reviews, average rating)], in at most 2 SQL statements."""
+    expected = product_ratings_reference(engine)
+    name = _fn_name(learner_fn)
+    counted = check_query_count(
+        lambda: learner_fn(engine), engine, max_queries, name=name,
+        hint="load the reviews with the products: select(Product)...options(selectinload(Product.reviews))",
+    )
+    if "value" not in counted.details:  # the function raised
+        return counted
+    require(check_result(counted.details["value"], expected, ordered=True, what=f"{name}(engine)"))
+    require(counted)
+    n = counted.details["count"]
+    return passed(f"{name} returns the same ratings for {len(expected)} products in {n} SQL statement"
+                  f"{'' if n == 1 else 's'} (no lazy loads)", **counted.details)

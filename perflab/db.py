@@ -70,7 +70,7 @@ def make_engine(url: str | None = None, *, schema: str | None = None, **kwargs: 
 
 def connect(url: str | None = None, *, scale: float | None = None, seed: int | None = None,
             latency_ms: float = 0.0, ensure: bool = True, progress: bool | None = None,
-            **kwargs: Any) -> Engine:
+            schema: str | None = None, **kwargs: Any) -> Engine:
     """A ready engine on the course dataset, building it first only when it is missing or differs.
 
     >>> engine = connect()  # doctest: +SKIP
@@ -81,11 +81,12 @@ def connect(url: str | None = None, *, scale: float | None = None, seed: int | N
     Parameters: ``url`` (default ``PERFLAB_DATABASE_URL`` or the SQLite file under ``data/``),
     ``scale`` / ``seed`` (default ``PERFLAB_SCALE`` / ``PERFLAB_SEED``), ``latency_ms`` (a simulated
     network round trip added to every statement, see :mod:`perflab.latency`), ``ensure`` (False:
-    do not check or build the dataset), ``progress`` (build progress bar: None auto, False never).
+    do not check or build the dataset), ``progress`` (build progress bar: None auto, False never),
+    ``schema`` (PostgreSQL schema, default ``PERFLAB_SCHEMA``).
     """
     from perflab import dataset
 
-    engine = make_engine(url, **kwargs)
+    engine = make_engine(url, schema=schema, **kwargs)
     if ensure:
         dataset.ensure(engine, scale, seed, progress=progress)
     if latency_ms:

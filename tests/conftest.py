@@ -23,6 +23,21 @@ TEST_SCALE = 0.02
 TEST_SEED = 17
 
 
+class FakeClock:
+    """A clock that only moves when told to: timing code is tested with exact figures, never real time."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    sleep = advance  # stands in for time.sleep where the code under test sleeps
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's PERFLAB_* settings (except the test server URLs)."""

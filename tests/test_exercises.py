@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from conftest import FakeClock
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
@@ -34,19 +35,6 @@ from perflab.schema import Order, User
 
 # ---------------------------------------------------------------------------------------------------------
 # Fake clocks (no timing asserts in unit tests)
-
-
-class FakeClock:
-    """Time moves only when the code under test says so."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class LineClock:

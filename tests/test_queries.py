@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from conftest import FakeClock
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -18,19 +19,6 @@ from perflab.queries import QueryLog, Statement, Suspect, TooManyQueries, query_
 from perflab.schema import Base, Order, User
 
 WHEN = datetime(2024, 1, 1, 12, 0, 0)
-
-
-class FakeClock:
-    """A clock that only moves when told to (``sleep`` advances it)."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def add_users(engine: Engine, users: int = 20, orders_each: int = 3) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import matplotlib
 import pytest
+from conftest import FakeClock
 
 from perflab.errors import PerflabError
 from perflab.timing import (
@@ -25,19 +26,6 @@ from perflab.timing import (
 )
 
 matplotlib.use("Agg")
-
-
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def costing(clock: FakeClock, *costs: float) -> Callable[[], None]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 from collections.abc import Iterator
 from types import FrameType
@@ -495,11 +497,11 @@ def test_find_duplicates_wrong_solutions_fail() -> None:
 # Every registered exercise passes with its reference
 
 
-def test_every_reference_passes(sqlite_engine: Engine) -> None:
-    kwargs = {"02-orders-per-user": {"engine": sqlite_engine}}
+def test_every_exercise_has_a_reference_and_hints() -> None:
+    """Each chapter's module registers its exercises; their references pass in tests/test_chNN_exercises.py."""
+    for module in pkgutil.iter_modules(exercises.__path__):
+        importlib.import_module(f"perflab.exercises.{module.name}")
+    assert {"02-orders-per-user", "06-find-duplicates"} <= set(EXERCISES)
     for exercise_id, ex in EXERCISES.items():
         assert ex.reference is not None and ex.hints, exercise_id
-        if exercise_id == "06-find-duplicates":
-            assert check_duplicates(ex.reference).ok
-        else:
-            assert check(exercise_id, ex.reference, **kwargs[exercise_id]).ok
+        assert exercise_id[:2].isdigit() and exercise_id[2] == "-", exercise_id

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 #: Bump when the generated rows change: the fingerprint of every existing database then differs.
-DATASET_VERSION = 1
+DATASET_VERSION = 2
 
 BASE_ROWS = {"users": 10_000, "products": 2_000, "orders": 50_000, "reviews": 30_000, "notifications": 100_000}
 MIN_ROWS = {"users": 20, "products": 10, "orders": 50, "reviews": 30, "notifications": 50}

@@ -16,7 +16,7 @@ from perflab import dataset
 from perflab.errors import PerflabError
 
 #: The fingerprint of scale 0.02, seed 17: the same on every machine and on both backends.
-EXPECTED = "v1-29b0f78da4980272"
+EXPECTED = "v2-a453cf7682fa718d"
 
 
 def _engine(path: Path) -> Engine:

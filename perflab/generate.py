@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-#: Bump when the generated rows change: the fingerprint of every existing database then differs.
+#: Bump when the generated rows or the fingerprint method change: every existing database is then rebuilt.
 DATASET_VERSION = 2
 
 BASE_ROWS = {"users": 10_000, "products": 2_000, "orders": 50_000, "reviews": 30_000, "notifications": 100_000}

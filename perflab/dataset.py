@@ -91,7 +91,8 @@ def fingerprint(engine: Engine | Connection) -> str:
         for name in TABLES:
             table = Base.metadata.tables[name]
             cols = [_normalized(col, conn.dialect.name) for col in table.columns]
-            sums = [sa.func.sum(sa.cast(c, sa.BigInteger)) for c, col in zip(cols, table.columns) if _is_int(col)]
+            sums = [sa.func.sum(sa.cast(c, sa.BigInteger))
+                    for c, col in zip(cols, table.columns) if _is_int(col)]
             aggregates = conn.execute(sa.select(sa.func.count(), *sums).select_from(table)).one()
             digest.update(f"|{name}:{'/'.join(map(str, aggregates))}|".encode())
             sample = conn.execute(sa.select(*cols).where(table.c.id % 8 == 0).order_by(table.c.id))

@@ -1,0 +1,149 @@
+"""Re-execute notebooks in a fresh kernel (this interpreter) and normalize them for clean diffs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from perflab.errors import PerflabError
+from perflab.nbtools.common import (
+    DEFAULT_TIMEOUT,
+    KERNEL_NAME,
+    KERNELSPEC,
+    RAISES_TAG,
+    VOLATILE_CELL_METADATA,
+    VOLATILE_NOTEBOOK_METADATA,
+    WIDGET_VIEW,
+    _display,
+    _ensure_cell_ids,
+    chapter_number,
+    read_notebook,
+    write_notebook,
+)
+from perflab.nbtools.nav import Course, apply_nav
+
+
+def normalize(nb: Any) -> Any:
+    """Strip what changes on every run so diffs show only real changes; returns the same notebook.
+
+    Kernel metadata becomes ``python3`` / ``python`` without versions, widget state and timing
+    metadata go, widget model ids are blanked, cell ids are kept (missing ones made stable) and
+    execution counts become 1..N over the non-empty code cells.
+
+    >>> import nbformat.v4 as v4
+    >>> nb = normalize(v4.new_notebook(metadata={"language_info": {"name": "python", "version": "3.11.7"}}))
+    >>> dict(nb.metadata)
+    {'language_info': {'name': 'python'}, 'kernelspec': {'display_name': 'Python 3 (ipykernel)', \
+'language': 'python', 'name': 'python3'}}
+    """
+    for key in VOLATILE_NOTEBOOK_METADATA:
+        nb.metadata.pop(key, None)
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    _ensure_cell_ids(nb)
+    count = 0
+    for cell in nb.cells:
+        for key in VOLATILE_CELL_METADATA:
+            cell.get("metadata", {}).pop(key, None)
+        if cell.get("cell_type") != "code":
+            continue
+        if not cell.get("source", "").strip():
+            cell["execution_count"] = None
+            cell["outputs"] = []
+            continue
+        if cell.get("execution_count") is None:
+            continue
+        count += 1
+        cell["execution_count"] = count
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "execute_result":
+                output["execution_count"] = count
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if isinstance(view, dict) and view.get("model_id"):
+                view["model_id"] = ""
+    return nb
+
+
+def _kernel_manager_class() -> type:
+    """A kernel manager whose ``python3`` kernel is this interpreter (like nbval's --nbval-current-env)."""
+    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class ThisPythonSpecs(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> Any:
+            if kernel_name == KERNEL_NAME:
+                return self.kernel_spec_class(resource_dir=RESOURCES, **get_kernel_dict())
+            return super().get_kernel_spec(kernel_name)
+
+    class ThisPythonKernel(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _kernel_spec_manager_default(self) -> Any:
+            return ThisPythonSpecs(data_dir=self.data_dir)
+
+    return ThisPythonKernel
+
+
+def execute_notebook(path: Path | str, *, timeout: int = DEFAULT_TIMEOUT) -> Any:
+    """Re-run a notebook top to bottom in a fresh kernel, normalize it and save it in place.
+
+    The kernel is this interpreter, its working folder is the notebook's, ``PERFLAB_STRICT``
+    defaults to 1 (as in CI) and ``MPLBACKEND`` is unset so plots are inline PNGs. A chapter's
+    navigation is refreshed too. Nothing is written if a cell fails; the error names the
+    notebook and the cell in one line.
+
+    >>> execute_notebook("notebooks/01-measure-first.ipynb")  # doctest: +SKIP
+
+    Parameters: ``path``, the notebook; ``timeout``, seconds allowed per cell.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    path = Path(path)
+    nb = read_notebook(path)
+    if chapter_number(path) is not None:
+        apply_nav(nb, path, Course.scan(path.parent, {path: nb}))
+    current = {"index": -1}
+
+    def on_cell_execute(cell: Any, cell_index: int) -> None:
+        current["index"] = cell_index
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL_NAME,
+        kernel_manager_class=_kernel_manager_class(),
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+        record_timing=False,
+        coalesce_streams=True,
+        on_cell_execute=on_cell_execute,
+    )
+    # Without a handler for Output widgets, what `interact` and `with out:` print lands in the
+    # cell outputs, exactly where nbval (which has no widget frontend) finds it when it re-runs.
+    client.widget_registry = {}
+    env = dict(os.environ)
+    env.setdefault("PERFLAB_STRICT", "1")
+    env.pop("MPLBACKEND", None)  # e.g. MPLBACKEND=Agg in CI would drop every plot from the outputs
+    try:
+        client.execute(env=env)
+    except CellTimeoutError:
+        where = f"{_display(path)}: cell {current['index']}"
+        raise PerflabError(
+            f"{where} did not finish within {timeout} s (make it faster, or pass --timeout)"
+        ) from None
+    except DeadKernelError:
+        raise PerflabError(
+            f"{_display(path)}: cell {current['index']}: the kernel died (out of memory?)"
+        ) from None
+    except CellExecutionError as exc:
+        where = f"{_display(path)}: cell {current['index']}"
+        first_line = (exc.evalue or "").strip().splitlines()[:1]
+        raise PerflabError(
+            f"{where} raised {exc.ename}: {''.join(first_line)}"
+            f" (fix it, or tag the cell {RAISES_TAG} if the error is the lesson)"
+        ) from None
+    normalize(nb)
+    write_notebook(nb, path)
+    return nb

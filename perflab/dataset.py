@@ -83,8 +83,9 @@ def fingerprint(engine: Engine | Connection) -> str:
     """A fingerprint of the data, computed from the database: equal data → equal fingerprints.
 
     Every row is counted, every number column summed, and one row in eight hashed in full (text
-    and timestamps are covered by that sample: summing their lengths cost five times as much). Values are normalized the same way on SQLite and
-    PostgreSQL, so the same seed and scale give the same fingerprint on both backends.
+    and timestamps are covered by that sample: summing their lengths cost five times as much).
+    Values are normalized the same way on SQLite and PostgreSQL, so the same seed and scale give
+    the same fingerprint on both backends.
     """
     with _connection(engine) as conn:
         digest = hashlib.sha256(f"v{DATASET_VERSION}".encode())

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,10 @@ def test_connect_on_postgres_ensures_the_dataset(pg_url: str, pg_schema: str) ->
     engine = connect(pg_url, schema=pg_schema, scale=0.01, seed=5, progress=False)
     assert dataset.counts(engine)["orders"] == 500
     engine.dispose()
+
+
+def test_missing_postgres_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what `import psycopg` sees when it is not installed
+    with pytest.raises(PerflabError) as err:
+        make_engine("postgresql://postgres@127.0.0.1:5432/test")
+    assert "pip install 'perflab[postgres]'" in str(err.value)

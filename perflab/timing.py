@@ -222,9 +222,11 @@ async def _arun(call: Callable[[], Awaitable[Any]], budget: float, runs: int, cl
 def _warn_if_noisy(m: Measurement, budget: float) -> None:
     reason = m.noise()
     if reason:
-        warnings.warn(f"noisy measurement of {m.name or 'the function'}: {reason}; close other programs "
-                      f"(browser tabs, builds) and run again, or raise budget= (it was {budget:g} s)",
-                      NoisyMeasurement, stacklevel=3)
+        # warn_explicit: the line names perflab, not the caller's file (in Jupyter a temporary path), and
+        # without a registry the warning shows every time instead of once per call site
+        warnings.warn_explicit(f"noisy measurement of {m.name or 'the function'}: {reason}; close other programs "
+                               f"(browser tabs, builds) and run again, or raise budget= (it was {budget:g} s)",
+                               NoisyMeasurement, filename="perflab.measure", lineno=0)
 
 
 def measure(fn: Callable[..., Any], /, *args: Any, budget: float = 0.2, runs: int = 7, warmup: bool = True,
@@ -425,7 +427,9 @@ class Spans:
     [('page', 0), ('query', 1)]
 
     clock: a function returning seconds (tests pass a fake one). Spans started in concurrent tasks or
-    threads keep their own start and end; a task inherits the depth of the span that started it.
+    threads keep their own start and end; an asyncio task inherits the depth of the span that started
+    it. A thread does not inherit context: submit ``contextvars.copy_context().run, fn`` to a pool so
+    its spans nest under the caller's.
     """
 
     def __init__(self, clock: Clock = time.perf_counter) -> None:

@@ -1,0 +1,276 @@
+"""Exercise checks of chapter 03: lazy vs eager loading.
+
+>>> from perflab.exercises.ch03 import PATTERNS, STRATEGIES
+>>> sorted(PATTERNS), STRATEGIES
+(['heavy-customers', 'order-list', 'profile'], ('lazy', 'joined', 'selectin', 'subquery'))
+
+The check of "03-pick-strategy" runs each access pattern once with every loading strategy, counts
+the statements and the values the database sent (rows × columns, counted by running each recorded
+statement again), and prices them with a fixed model: :data:`ROUND_TRIP_MS` per statement plus
+:data:`VALUE_US` per value. The model makes the verdict deterministic; the measured time is kept as
+secondary information in the result's ``details["table"]``.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from perflab.errors import PerflabError
+from perflab.exercises import CheckResult, _fn_name, exercise, failed, passed, run_learner
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy import Engine
+
+#: The loading strategies a learner can pick from.
+STRATEGIES = ("lazy", "joined", "selectin", "subquery")
+#: Model cost of one statement: a round trip to a database on the same network.
+ROUND_TRIP_MS = 1.0
+#: Model cost of one value (one column of one row) sent, decoded and turned into objects.
+VALUE_US = 1.0
+#: How the messages name the model.
+MODEL = f"model: {ROUND_TRIP_MS:g} ms a statement + {VALUE_US:g} µs a value"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """An access pattern of the exercise: what a page shows, and the code that shows it."""
+
+    name: str
+    description: str
+    run: Callable[[Engine, str, list[int]], Any]
+    """The page's code: ``run(engine, strategy, customers)``, customers being the heaviest customers' ids."""
+
+
+def _loader(strategy: str, *path: Any) -> list[Any]:
+    """The loader options for ``strategy`` along a relationship path (nothing for "lazy", the default)."""
+    from sqlalchemy.orm import joinedload, selectinload, subqueryload
+
+    if strategy == "lazy":
+        return []
+    first = {"joined": joinedload, "selectin": selectinload, "subquery": subqueryload}[strategy]
+    option = first(path[0])
+    for attr in path[1:]:
+        option = getattr(option, f"{strategy}load")(attr)
+    return [option]
+
+
+def heaviest_customers(engine: Engine, n: int = 3) -> list[int]:
+    """The ids of the ``n`` users with the most orders (ties broken by id)."""
+    from sqlalchemy import func, select
+
+    from perflab.schema import Order
+
+    stmt = select(Order.user_id).group_by(Order.user_id).order_by(func.count().desc(), Order.user_id).limit(n)
+    with engine.connect() as conn:
+        ids = list(conn.scalars(stmt))
+    if not ids:
+        raise PerflabError("the orders table is empty — build the dataset first: perflab.connect() or `perflab build`")
+    return ids
+
+
+def _profile(engine: Engine, strategy: str, customers: list[int]) -> tuple[str, str]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from perflab.schema import User
+
+    with Session(engine) as session:
+        stmt = select(User).where(User.id == customers[0]).options(*_loader(strategy, User.orders))
+        user = session.scalars(stmt).unique().one()
+        return (user.name, user.email)
+
+
+def _order_list(engine: Engine, strategy: str, customers: list[int]) -> list[tuple[int, int, str]]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from perflab.schema import Order
+
+    with Session(engine) as session:
+        stmt = select(Order).order_by(Order.id.desc()).limit(200).options(*_loader(strategy, Order.user))
+        return [(o.id, o.total_cents, o.user.name) for o in session.scalars(stmt).unique()]
+
+
+def _heavy_customers(engine: Engine, strategy: str, customers: list[int]) -> list[tuple[int, int, int]]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from perflab.schema import Order, User
+
+    with Session(engine) as session:
+        stmt = (select(User).where(User.id.in_(customers)).order_by(User.id)
+                .options(*_loader(strategy, User.orders, Order.items)))
+        return [(u.id, len(u.orders), sum(item.quantity for o in u.orders for item in o.items))
+                for u in session.scalars(stmt).unique()]
+
+
+#: The three access patterns of the exercise, by name.
+PATTERNS: dict[str, Pattern] = {p.name: p for p in (
+    Pattern("profile", "one user's page header: name and email of our biggest customer (orders not shown)",
+            _profile),
+    Pattern("order-list", "the 200 newest orders, each with its customer's name (many-to-one: Order.user)",
+            _order_list),
+    Pattern("heavy-customers", "our 3 biggest customers with all their orders and every item of each order "
+            "(one-to-many, two levels: User.orders, Order.items)", _heavy_customers),
+)}
+
+_HINTS = {
+    "profile": "the page never touches user.orders: loading them eagerly sends rows nobody reads; the default "
+               "lazy loading sends one small statement",
+    "order-list": "many-to-one: each order has exactly one customer, so a JOIN adds columns, not rows, and "
+                  "everything comes back in one statement (joinedload)",
+    "heavy-customers": "nested collections: a JOIN repeats each user and order on every item row; selectinload "
+                       "sends one narrow IN query per level (per 500 parents) instead",
+}
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one access pattern cost with one strategy: statements, rows and values sent, time taken."""
+
+    pattern: str
+    strategy: str
+    statements: int
+    rows: int
+    values: int
+    seconds: float
+
+    @property
+    def model_ms(self) -> float:
+        """The model's price: ROUND_TRIP_MS per statement plus VALUE_US per value."""
+        return self.statements * ROUND_TRIP_MS + self.values * VALUE_US / 1000
+
+    def describe(self) -> str:
+        """``≈ 3.0 ms (1 statement, 2,000 values)``: the model's price and what it counts."""
+        s = "" if self.statements == 1 else "s"
+        return f"≈ {_ms(self.model_ms)} ({self.statements:,} statement{s}, {self.values:,} values)"
+
+
+def _ms(ms: float) -> str:
+    return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
+
+
+def transferred(engine: Engine, statements: list[Any]) -> tuple[int, int]:
+    """(rows, values) that recorded statements return, counted by running each of them again.
+
+    >>> with perflab.query_log(engine) as log:  # doctest: +SKIP
+    ...     users = session.scalars(select(User).limit(3)).all()
+    >>> transferred(engine, log.statements)  # doctest: +SKIP
+    (3, 15)
+    """
+    rows = values = 0
+    with engine.connect() as conn:
+        for st in statements:
+            result = conn.exec_driver_sql(st.sql, st.params or None)
+            n = len(result.fetchall())
+            rows += n
+            values += n * len(result.keys())
+    return rows, values
+
+
+def measure_pattern(engine: Engine, pattern: str, strategy: str, customers: list[int] | None = None) -> Cost:
+    """Run one access pattern with one strategy: count its statements and values, time it (one run).
+
+    >>> measure_pattern(engine, "order-list", "joined").statements  # doctest: +SKIP
+    1
+
+    Parameters: ``pattern`` (a key of PATTERNS), ``strategy`` (one of STRATEGIES), ``customers`` (the
+    heaviest customers' ids, looked up when None).
+    """
+    from perflab.queries import query_log
+
+    if pattern not in PATTERNS:
+        raise PerflabError(f"unknown access pattern {pattern!r}; use one of {', '.join(PATTERNS)}")
+    if strategy not in STRATEGIES:
+        raise PerflabError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+    run = PATTERNS[pattern].run
+    customers = customers if customers is not None else heaviest_customers(engine, 3)
+    gc_was_on = gc.isenabled()
+    gc.disable()  # one timed run: keep a garbage collection pass out of it, as perflab.measure does
+    try:
+        with query_log(engine) as log:
+            start = time.perf_counter()
+            run(engine, strategy, customers)
+            seconds = time.perf_counter() - start
+    finally:
+        if gc_was_on:
+            gc.enable()
+    rows, values = transferred(engine, log.statements)
+    return Cost(pattern, strategy, log.count, rows, values, seconds)
+
+
+def strategy_costs(engine: Engine) -> list[Cost]:
+    """Every pattern with every strategy (about 2 s at scale 1, mostly the lazy heavy-customers run)."""
+    customers = heaviest_customers(engine, 3)
+    return [measure_pattern(engine, p, s, customers) for p in PATTERNS for s in STRATEGIES]
+
+
+def costs_table(costs: list[Cost]) -> pd.DataFrame:
+    """The costs as a DataFrame: one row per pattern and strategy, the cheapest per pattern marked."""
+    import pandas as pd
+
+    best = {p: min((c for c in costs if c.pattern == p), key=lambda c: c.model_ms).strategy for p in PATTERNS}
+    return pd.DataFrame([{
+        "pattern": c.pattern, "strategy": c.strategy, "statements": c.statements, "rows": c.rows,
+        "values": c.values, "model_ms": round(c.model_ms, 1), "measured_ms": round(c.seconds * 1e3, 1),
+        "best": "✅" if best[c.pattern] == c.strategy else "",
+    } for c in costs])
+
+
+def pick_strategy_reference(pattern: str) -> str:
+    """Reference solution of 03-pick-strategy: the cheapest loading strategy for each access pattern.
+
+    >>> pick_strategy_reference("order-list")
+    'joined'
+    """
+    return {"profile": "lazy", "order-list": "joined", "heavy-customers": "selectin"}[pattern]
+
+
+@exercise(
+    "03-pick-strategy",
+    hints=(
+        "Count round trips first (lazy loading sends one statement per parent), then the values each option "
+        "sends: a JOIN repeats the parent's columns on every child row.",
+        "Is the related data used at all? Is it many-to-one (one parent row per child: a JOIN adds columns) or "
+        "one-to-many (many rows per parent: a JOIN multiplies rows)?",
+        "profile → lazy (orders never shown); order-list → joined (many-to-one, one statement); "
+        "heavy-customers → selectin (nested collections, no row multiplication).",
+    ),
+    reference=pick_strategy_reference,
+)
+def _check_pick_strategy(learner_fn: Callable[..., Any], *, engine: Engine) -> CheckResult:
+    """pick_strategy(pattern) -> "lazy", "joined", "selectin" or "subquery": the cheapest for each pattern."""
+    name = _fn_name(learner_fn)
+    picks: dict[str, str] = {}
+    for pattern in PATTERNS:
+        pick = run_learner(learner_fn, pattern, name=name)
+        if pick not in STRATEGIES:
+            return failed(f"{name}({pattern!r}) returned {pick!r}, not one of {', '.join(map(repr, STRATEGIES))}",
+                          "return the name of a strategy as a string, e.g. 'selectin'", picks=picks)
+        picks[pattern] = pick
+    costs = strategy_costs(engine)
+    table = costs_table(costs)
+    by_key = {(c.pattern, c.strategy): c for c in costs}
+    wrong = []
+    for pattern, pick in picks.items():
+        best = min((c for c in costs if c.pattern == pattern), key=lambda c: c.model_ms)
+        chosen = by_key[(pattern, pick)]
+        if chosen.model_ms > best.model_ms:
+            wrong.append((pattern, chosen, best))
+    details = {"picks": picks, "costs": costs, "table": table}
+    if wrong:
+        head = f"{len(wrong)} of {len(picks)} picks are not the cheapest ({MODEL}): "
+        problem = head + "; ".join(f"{p}: {c.strategy} {c.describe()} vs {b.strategy} ≈ {_ms(b.model_ms)}"
+                                   for p, c, b in wrong)
+        if len(problem) > 240:  # keep the line short: prices only
+            problem = head + "; ".join(f"{p}: {c.strategy} ≈ {_ms(c.model_ms)} vs {b.strategy} ≈ "
+                                       f"{_ms(b.model_ms)}" for p, c, b in wrong)
+        return failed(problem,
+                      f"{wrong[0][0]}: {_HINTS[wrong[0][0]]}", **details)
+    summary = "; ".join(f"{p} → {pick} ≈ {_ms(by_key[(p, pick)].model_ms)}" for p, pick in picks.items())
+    return passed(f"all {len(picks)} picks are the cheapest option ({MODEL}): {summary}", **details)

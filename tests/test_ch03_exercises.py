@@ -1,0 +1,122 @@
+"""Chapter 03 exercise: the reference passes, the starter fails with a hint; costs are counted, not guessed."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from perflab import nbtools
+from perflab.errors import PerflabError
+from perflab.exercises import CheckResult, check
+from perflab.exercises.ch03 import (
+    PATTERNS,
+    STRATEGIES,
+    heaviest_customers,
+    measure_pattern,
+    pick_strategy_reference,
+    strategy_costs,
+    transferred,
+)
+from perflab.queries import query_log
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03-lazy-vs-eager.ipynb"
+
+
+def starters(notebook: Path) -> dict[str, Any]:
+    """The functions defined by the notebook's cells tagged exercise-starter, each cell run in a fresh namespace."""
+    found: dict[str, Any] = {}
+    for cell in nbtools.read_notebook(notebook).cells:
+        if cell.cell_type == "code" and "exercise-starter" in cell.metadata.get("tags", []):
+            namespace: dict[str, Any] = {}
+            filename = f"<starter of {notebook.name}>"
+            exec(compile(cell.source, filename, "exec"), namespace)
+            found.update({k: v for k, v in namespace.items()
+                          if inspect.isfunction(v) and v.__code__.co_filename == filename})
+    return found
+
+
+def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
+    assert result.ok is False, result.message
+    assert "hint" in str(result) and result.details["hint"]
+    assert "\n" not in result.message
+    for fragment in fragments:
+        assert fragment in result.message, result.message
+
+
+def test_the_solution_passes(sqlite_engine: Engine) -> None:
+    solution = nbtools.load_solution(NOTEBOOK)
+    result = check("03-pick-strategy", solution.pick_strategy, engine=sqlite_engine)
+    assert result.ok, result.message
+    assert "all 3 picks are the cheapest" in result.message
+    assert result.details["picks"] == {p: pick_strategy_reference(p) for p in PATTERNS}
+
+
+def test_the_notebook_starter_fails_with_a_hint(sqlite_engine: Engine) -> None:
+    found = starters(NOTEBOOK)
+    assert set(found) == {"pick_strategy"}
+    result = check("03-pick-strategy", found["pick_strategy"], engine=sqlite_engine)
+    assert_failed_with_hint(result, "2 of 3 picks are not the cheapest", "profile: joined", "vs lazy",
+                            "heavy-customers: joined", "vs selectin", "never touches user.orders")
+
+
+def test_all_lazy_fails_on_the_eager_patterns(sqlite_engine: Engine) -> None:
+    result = check("03-pick-strategy", lambda pattern: "lazy", engine=sqlite_engine)
+    assert_failed_with_hint(result, "order-list: lazy", "heavy-customers: lazy", "many-to-one")
+
+
+def test_a_strategy_that_is_not_an_option_fails(sqlite_engine: Engine) -> None:
+    assert_failed_with_hint(check("03-pick-strategy", lambda pattern: "eager", engine=sqlite_engine),
+                            "returned 'eager'", "'selectin'")
+    assert_failed_with_hint(check("03-pick-strategy", lambda pattern: {}[pattern], engine=sqlite_engine),
+                            "raised KeyError")
+
+
+def test_costs_are_counted(sqlite_engine: Engine) -> None:
+    costs = {(c.pattern, c.strategy): c for c in strategy_costs(sqlite_engine)}
+    assert set(costs) == {(p, s) for p in PATTERNS for s in STRATEGIES}
+    assert costs["profile", "lazy"].statements == 1 and costs["profile", "lazy"].rows == 1
+    assert costs["order-list", "joined"].statements == 1 and costs["order-list", "joined"].rows == 200
+    assert costs["order-list", "lazy"].statements > 50  # one per distinct customer
+    heavy = {s: costs["heavy-customers", s] for s in STRATEGIES}
+    assert heavy["joined"].statements == 1 and heavy["subquery"].statements == 3
+    assert heavy["joined"].values > 2 * heavy["selectin"].values  # the JOIN repeats user and order columns
+    assert all(c.model_ms == c.statements + c.values / 1000 for c in costs.values())
+
+
+def test_transferred_counts_rows_and_values(sqlite_engine: Engine) -> None:
+    with query_log(sqlite_engine) as log, sqlite_engine.connect() as conn:
+        conn.execute(sa.text("SELECT id, name FROM users ORDER BY id LIMIT :n"), {"n": 7}).all()
+        conn.exec_driver_sql("SELECT count(*) FROM orders").all()
+    assert transferred(sqlite_engine, log.statements) == (8, 15)
+
+
+def test_measure_pattern_rejects_unknown_names(sqlite_engine: Engine) -> None:
+    with pytest.raises(PerflabError, match="unknown access pattern 'home'"):
+        measure_pattern(sqlite_engine, "home", "lazy")
+    with pytest.raises(PerflabError, match="unknown strategy 'eager'"):
+        measure_pattern(sqlite_engine, "profile", "eager")
+
+
+def test_heaviest_customers_are_ordered_by_order_count(sqlite_engine: Engine) -> None:
+    ids = heaviest_customers(sqlite_engine, 3)
+    with sqlite_engine.connect() as conn:
+        counts = [conn.execute(sa.text("SELECT count(*) FROM orders WHERE user_id = :u"), {"u": u}).scalar()
+                  for u in ids]
+    assert len(ids) == 3 and counts == sorted(counts, reverse=True)
+
+
+def test_heaviest_customers_needs_orders(empty_sqlite_engine: Engine) -> None:
+    with pytest.raises(PerflabError, match="orders table is empty"):
+        heaviest_customers(empty_sqlite_engine)
+
+
+@pytest.mark.postgres
+def test_pick_strategy_on_postgres(pg_dataset_engine: Engine) -> None:
+    assert check("03-pick-strategy", pick_strategy_reference, engine=pg_dataset_engine).ok
+    assert_failed_with_hint(check("03-pick-strategy", starters(NOTEBOOK)["pick_strategy"], engine=pg_dataset_engine),
+                            "not the cheapest")

@@ -507,6 +507,7 @@ def exercise(exercise_id: str, *, hints: str | Sequence[str] = (), title: str = 
     >>> check("99-demo", lambda: 42).ok
     ✅ the result matches the reference
     True
+    >>> del EXERCISES["99-demo"]  # (keep the registry to the course's own exercises)
 
     The checker gets the learner's function plus the keywords given to ``check`` and returns a
     CheckResult (``passed(...)``, or a failing block through ``require``). Parameters: ``hints`` one or

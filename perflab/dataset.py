@@ -246,8 +246,9 @@ def _load_sqlite(dbapi: Any, scale: float, seed: int, progress: bool | None, ope
     """
     phases = {"insert": 0.0}
     dialect = sa.create_engine("sqlite://").dialect
-    for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=MEMORY", "cache_size=-131072"):
-        dbapi.execute(f"PRAGMA {pragma}")
+    for conn in (dbapi, index_conn) if index_conn else (dbapi,):  # a temporary file: no journal, no fsync
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=MEMORY", "cache_size=-131072"):
+            conn.execute(f"PRAGMA {pragma}")
     dbapi.execute("BEGIN")
     for name in ("perflab_meta", *TABLES):
         dbapi.execute(f"DROP TABLE IF EXISTS {name}")

@@ -186,11 +186,26 @@ def _meta_rows(report: BuildReport) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in values.items()]
 
 
+class _NoBar:
+    """Stands in for a progress bar when none is wanted (importing tqdm.auto alone costs 0.1 s)."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
 def _progress_bar(total: int, progress: bool | None) -> Any:
+    if progress is False:
+        return _NoBar()
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit=" rows", unit_scale=True, desc="building dataset",
-                delay=0 if progress else 1.0, disable=progress is False, leave=False)
+                delay=0 if progress else 1.0, leave=False)
 
 
 def _expected_rows(scale: float) -> int:

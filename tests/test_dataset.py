@@ -195,3 +195,10 @@ def test_postgres_failed_build_keeps_the_previous_dataset(
         dataset.build(pg_engine, 0.01, 2, progress=False)
     assert dataset.recorded(pg_engine) == good
     assert dataset.counts(pg_engine)["users"] == 100
+
+
+def test_progress_bar_when_asked_and_silence_when_not(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dataset.build(_engine(tmp_path / "a.sqlite"), 0.01, 1, progress=True)
+    assert "building dataset" in capsys.readouterr().err
+    dataset.build(_engine(tmp_path / "b.sqlite"), 0.01, 1, progress=False)
+    assert capsys.readouterr().err == ""

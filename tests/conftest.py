@@ -6,10 +6,14 @@ reached, the tests that need it fail (CI sets both); when unset, those tests are
 
 from __future__ import annotations
 
+import inspect
 import os
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +40,49 @@ class FakeClock:
         self.now += seconds
 
     sleep = advance  # stands in for time.sleep where the code under test sleeps
+
+
+class LineClock:
+    """A clock that counts executed Python lines: a deterministic stand-in for time while tracing."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def __call__(self) -> float:
+        return float(self.lines)
+
+    def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "line":
+            self.lines += 1
+        return self._trace
+
+    def __enter__(self) -> LineClock:
+        self._previous = sys.gettrace()
+        sys.settrace(self._trace)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.settrace(self._previous)
+
+
+def notebook_starters(notebook: Path, **namespace: Any) -> dict[str, Callable[..., Any]]:
+    """The functions the notebook's cells tagged ``exercise-starter`` define, as committed.
+
+    Each cell runs in a fresh namespace holding only ``namespace`` (e.g. ``engine=`` for a cell that
+    ends by calling its function).
+    """
+    from perflab.nbtools import read_notebook
+
+    found: dict[str, Callable[..., Any]] = {}
+    for cell in read_notebook(notebook).cells:
+        if cell.cell_type == "code" and "exercise-starter" in cell.metadata.get("tags", []):
+            scope: dict[str, Any] = dict(namespace)
+            filename = f"<starter of {notebook.name}>"
+            exec(compile(cell.source, filename, "exec"), scope)
+            found.update({k: v for k, v in scope.items()
+                          if inspect.isfunction(v) and v.__code__.co_filename == filename})
+    assert found, f"{notebook.name} has no cell tagged exercise-starter defining a function"
+    return found
 
 
 @pytest.fixture(autouse=True)

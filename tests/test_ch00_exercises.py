@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
+from conftest import notebook_starters
 from sqlalchemy.engine import Engine
 
 from perflab import nbtools
@@ -27,12 +27,7 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 def starter(name: str, engine: Engine) -> Callable[..., Any]:
     """The learner's function as the committed notebook defines it (the cell tagged exercise-starter),
     run in a fresh namespace that only holds ``engine`` (the cell ends by calling the function)."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = [c for c in nb.cells if "exercise-starter" in c.get("metadata", {}).get("tags", [])]
-    assert len(cells) == 1, "00 has one starter cell"
-    namespace: dict[str, Any] = {"engine": engine}
-    exec(compile(cells[0].source, "00-welcome starter", "exec"), namespace)
-    return namespace[name]
+    return notebook_starters(NOTEBOOK, engine=engine)[name]
 
 
 def assert_failed_with_hint(result: CheckResult) -> None:

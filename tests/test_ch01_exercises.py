@@ -6,14 +6,12 @@ stands in for time, so the outcome is the same on every machine (no timing asser
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-import nbformat
 import pytest
+from conftest import LineClock, notebook_starters
 from sqlalchemy.engine import Engine
 
 from perflab import nbtools
@@ -26,29 +24,6 @@ ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.
 STATUS = "delivered"
 
 
-class LineClock:
-    """A clock that counts executed Python lines: a deterministic stand-in for time while tracing."""
-
-    def __init__(self) -> None:
-        self.lines = 0
-
-    def __call__(self) -> float:
-        return float(self.lines)
-
-    def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "line":
-            self.lines += 1
-        return self._trace
-
-    def __enter__(self) -> LineClock:
-        self._previous = sys.gettrace()
-        sys.settrace(self._trace)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        sys.settrace(self._previous)
-
-
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> Engine:
     """The small test dataset on SQLite, and on PostgreSQL when PERFLAB_TEST_POSTGRES_URL is set."""
@@ -57,12 +32,7 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 
 def starter(name: str) -> Callable[..., Any]:
     """The learner's function as the committed notebook defines it (the cell tagged exercise-starter)."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = [c for c in nb.cells if "exercise-starter" in c.get("metadata", {}).get("tags", [])]
-    assert len(cells) == 1, "01 has one starter cell"
-    namespace: dict[str, Any] = {}
-    exec(compile(cells[0].source, "01-measure-first starter", "exec"), namespace)
-    return namespace[name]
+    return notebook_starters(NOTEBOOK)[name]
 
 
 def check_counting_lines(fn: Callable[..., Any], engine: Engine) -> CheckResult:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from conftest import notebook_starters
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload
 
@@ -17,19 +17,6 @@ from perflab.exercises.ch02 import product_ratings_reference
 from perflab.schema import Product
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02-n-plus-one.ipynb"
-
-
-def starters(notebook: Path) -> dict[str, Any]:
-    """The functions defined by the notebook's cells tagged exercise-starter, each cell run in a fresh namespace."""
-    found: dict[str, Any] = {}
-    for cell in nbtools.read_notebook(notebook).cells:
-        if cell.cell_type == "code" and "exercise-starter" in cell.metadata.get("tags", []):
-            namespace: dict[str, Any] = {}
-            filename = f"<starter of {notebook.name}>"
-            exec(compile(cell.source, filename, "exec"), namespace)
-            found.update({k: v for k, v in namespace.items()
-                          if inspect.isfunction(v) and v.__code__.co_filename == filename})
-    return found
 
 
 def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
@@ -45,7 +32,7 @@ def solution() -> Any:
 
 
 def test_the_notebook_has_one_starter_per_exercise() -> None:
-    assert set(starters(NOTEBOOK)) == {"orders_by_user", "product_ratings"}
+    assert set(notebook_starters(NOTEBOOK)) == {"orders_by_user", "product_ratings"}
 
 
 def test_orders_per_user_solution_passes(sqlite_engine: Engine, solution: Any) -> None:
@@ -55,7 +42,7 @@ def test_orders_per_user_solution_passes(sqlite_engine: Engine, solution: Any) -
 
 
 def test_orders_per_user_starter_fails_with_a_hint(sqlite_engine: Engine) -> None:
-    result = check("02-orders-per-user", starters(NOTEBOOK)["orders_by_user"], engine=sqlite_engine)
+    result = check("02-orders-per-user", notebook_starters(NOTEBOOK)["orders_by_user"], engine=sqlite_engine)
     assert_failed_with_hint(result, "ran 100 SQL statements", "N+1", "WHERE user_id IN")
 
 
@@ -67,7 +54,7 @@ def test_loader_option_solution_and_reference_pass(sqlite_engine: Engine, soluti
 
 
 def test_loader_option_starter_fails_with_a_hint(sqlite_engine: Engine) -> None:
-    result = check("02-loader-option", starters(NOTEBOOK)["product_ratings"], engine=sqlite_engine)
+    result = check("02-loader-option", notebook_starters(NOTEBOOK)["product_ratings"], engine=sqlite_engine)
     assert_failed_with_hint(result, "ran 31 SQL statements", "N+1", "reviews", "selectinload(Product.reviews)")
 
 
@@ -104,6 +91,6 @@ def test_loader_option_reports_a_crash(sqlite_engine: Engine) -> None:
 def test_chapter_02_exercises_on_postgres(pg_dataset_engine: Engine, solution: Any) -> None:
     assert check("02-orders-per-user", solution.orders_by_user, engine=pg_dataset_engine).ok
     assert check("02-loader-option", solution.product_ratings, engine=pg_dataset_engine).ok
-    found = starters(NOTEBOOK)
+    found = notebook_starters(NOTEBOOK)
     assert_failed_with_hint(check("02-orders-per-user", found["orders_by_user"], engine=pg_dataset_engine), "N+1")
     assert_failed_with_hint(check("02-loader-option", found["product_ratings"], engine=pg_dataset_engine), "N+1")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from conftest import notebook_starters
 from sqlalchemy.engine import Engine
 
 from perflab import nbtools
@@ -27,19 +26,6 @@ from perflab.queries import query_log
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03-lazy-vs-eager.ipynb"
 
 
-def starters(notebook: Path) -> dict[str, Any]:
-    """The functions defined by the notebook's cells tagged exercise-starter, each cell run in a fresh namespace."""
-    found: dict[str, Any] = {}
-    for cell in nbtools.read_notebook(notebook).cells:
-        if cell.cell_type == "code" and "exercise-starter" in cell.metadata.get("tags", []):
-            namespace: dict[str, Any] = {}
-            filename = f"<starter of {notebook.name}>"
-            exec(compile(cell.source, filename, "exec"), namespace)
-            found.update({k: v for k, v in namespace.items()
-                          if inspect.isfunction(v) and v.__code__.co_filename == filename})
-    return found
-
-
 def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
     assert result.ok is False, result.message
     assert "hint" in str(result) and result.details["hint"]
@@ -57,7 +43,7 @@ def test_the_solution_passes(sqlite_engine: Engine) -> None:
 
 
 def test_the_notebook_starter_fails_with_a_hint(sqlite_engine: Engine) -> None:
-    found = starters(NOTEBOOK)
+    found = notebook_starters(NOTEBOOK)
     assert set(found) == {"pick_strategy"}
     result = check("03-pick-strategy", found["pick_strategy"], engine=sqlite_engine)
     assert_failed_with_hint(result, "2 of 3 picks are not the cheapest", "profile: joined", "vs lazy",
@@ -118,5 +104,5 @@ def test_heaviest_customers_needs_orders(empty_sqlite_engine: Engine) -> None:
 @pytest.mark.postgres
 def test_pick_strategy_on_postgres(pg_dataset_engine: Engine) -> None:
     assert check("03-pick-strategy", pick_strategy_reference, engine=pg_dataset_engine).ok
-    assert_failed_with_hint(check("03-pick-strategy", starters(NOTEBOOK)["pick_strategy"], engine=pg_dataset_engine),
-                            "not the cheapest")
+    starter = notebook_starters(NOTEBOOK)["pick_strategy"]
+    assert_failed_with_hint(check("03-pick-strategy", starter, engine=pg_dataset_engine), "not the cheapest")

@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import sys
 from collections.abc import Iterator
-from types import FrameType
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import FakeClock
+from conftest import FakeClock, LineClock
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
@@ -37,29 +35,6 @@ from perflab.schema import Order, User
 
 # ---------------------------------------------------------------------------------------------------------
 # Fake clocks (no timing asserts in unit tests)
-
-
-class LineClock:
-    """A clock that counts executed Python lines: a deterministic stand-in for time while tracing."""
-
-    def __init__(self) -> None:
-        self.lines = 0
-
-    def __call__(self) -> float:
-        return float(self.lines)
-
-    def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "line":
-            self.lines += 1
-        return self._trace
-
-    def __enter__(self) -> LineClock:
-        self._previous = sys.gettrace()
-        sys.settrace(self._trace)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        sys.settrace(self._previous)
 
 
 def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:

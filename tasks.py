@@ -70,7 +70,8 @@ def course() -> None:
     setup()
     run(BIN / "perflab", "build", "--if-needed")
     say("opening the course in JupyterLab (stop it with Ctrl+C)")
-    run(BIN / "jupyter", "lab", "notebooks/00-welcome.ipynb", env=perflab_env())
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, VMs
+    run(BIN / "jupyter", "lab", *as_root, "notebooks/00-welcome.ipynb", env=perflab_env())
 
 
 def test() -> None:

@@ -112,7 +112,6 @@ def generate_tables(scale: float = 1.0, seed: int = 17) -> Iterator[tuple[str, C
     """Yield ``(table, columns)`` in load order, so a loader can insert one table while the next is made."""
     rng = np.random.Generator(np.random.PCG64(seed))
     n = row_counts(scale)
-    tables: dict[str, Columns] = {}
 
     # users: names from small lists, a skewed country mix, sign-up dates over seven years.
     uid = np.arange(1, n["users"] + 1, dtype=np.int64)
@@ -121,12 +120,12 @@ def generate_tables(scale: float = 1.0, seed: int = 17) -> Iterator[tuple[str, C
     names = [f"{FIRST[f]} {LAST[la]}" for f, la in zip(first, last)]
     emails = [f"{FIRST[f].lower()}.{LAST[la].lower()}{i}@example.com" for f, la, i in zip(first, last, uid.tolist())]
     user_created = rng.integers(START, END - 86_400 * 30, n["users"])
-    tables["users"] = {
+    users = {
         "id": uid, "name": names, "email": emails,
         "country": _choice(rng, COUNTRIES, COUNTRY_P, n["users"]).tolist(),
         "created_at": timestamps(user_created),
     }
-    yield "users", tables["users"]
+    yield "users", users
 
     # products: prices log-normal around 25 dollars, ending in 99 cents.
     pid = np.arange(1, n["products"] + 1, dtype=np.int64)
@@ -135,11 +134,11 @@ def generate_tables(scale: float = 1.0, seed: int = 17) -> Iterator[tuple[str, C
     noun = rng.integers(0, 4, n["products"]).tolist()
     price = (np.exp(rng.normal(3.2, 0.9, n["products"])).astype(np.int64).clip(0, 2_000) * 100 + 99)
     pnames = [f"{ADJECTIVES[a]} {NOUNS[CATEGORIES[c]][k]} {i:04d}" for a, c, k, i in zip(adj, cat, noun, pid.tolist())]
-    tables["products"] = {
+    products = {
         "id": pid, "name": pnames, "category": [CATEGORIES[c] for c in cat], "price_cents": price,
         "description": [f"{nm}: a {CATEGORIES[c]} favourite, built to last." for nm, c in zip(pnames, cat)],
     }
-    yield "products", tables["products"]
+    yield "products", products
 
     # orders: a few heavy customers; each order placed after its customer signed up.
     user_p = _power_law(rng, n["users"], 0.7)
@@ -156,22 +155,22 @@ def generate_tables(scale: float = 1.0, seed: int = 17) -> Iterator[tuple[str, C
     quantity = np.minimum(rng.geometric(0.6, n_items), 9).astype(np.int64)
     unit_price = price[i_product - 1]
     totals = np.bincount(i_order - 1, weights=quantity * unit_price, minlength=n["orders"])
-    tables["orders"] = {
+    orders = {
         "id": oid, "user_id": o_user,
         "status": _choice(rng, STATUSES, STATUS_P, n["orders"]).tolist(),
         "created_at": timestamps(o_created),
         "total_cents": np.rint(totals).astype(np.int64),
     }
-    tables["order_items"] = {
+    order_items = {
         "id": np.arange(1, n_items + 1, dtype=np.int64), "order_id": i_order, "product_id": i_product,
         "quantity": quantity, "unit_price_cents": unit_price,
     }
-    yield "orders", tables["orders"]
-    yield "order_items", tables["order_items"]
+    yield "orders", orders
+    yield "order_items", order_items
 
     # reviews: skewed to happy customers and to popular products.
     rating = _pick(rng, RATING_P / RATING_P.sum(), n["reviews"])
-    tables["reviews"] = {
+    reviews = {
         "id": np.arange(1, n["reviews"] + 1, dtype=np.int64),
         "user_id": _pick(rng, user_p, n["reviews"]),
         "product_id": _pick(rng, _power_law(rng, n["products"], 0.8), n["reviews"]),
@@ -179,13 +178,13 @@ def generate_tables(scale: float = 1.0, seed: int = 17) -> Iterator[tuple[str, C
         "body": [REVIEW_TEXT[r - 1] for r in rating.tolist()],
         "created_at": timestamps(rng.integers(START, END, n["reviews"])),
     }
-    yield "reviews", tables["reviews"]
+    yield "reviews", reviews
 
     # notifications: most are unread; older ones are more likely to have been read.
     created = np.sort(rng.integers(START, END, n["notifications"]))
     age = (END - created) / (END - START)
     kinds = _choice(rng, KINDS, KIND_P, n["notifications"]).tolist()
-    tables["notifications"] = {
+    notifications = {
         "id": np.arange(1, n["notifications"] + 1, dtype=np.int64),
         "user_id": _pick(rng, user_p, n["notifications"]),
         "kind": kinds,
@@ -193,7 +192,7 @@ def generate_tables(scale: float = 1.0, seed: int = 17) -> Iterator[tuple[str, C
         "is_read": rng.random(n["notifications"]) < 0.45 * age,
         "created_at": timestamps(created),
     }
-    yield "notifications", tables["notifications"]
+    yield "notifications", notifications
 
 
 def rows(columns: Columns) -> Iterator[tuple[Any, ...]]:

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
-from perflab.config import mask_url, settings
+from perflab.config import mask_url, parse_schema, settings
 from perflab.errors import PerflabError
 
 _BACKENDS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
@@ -111,14 +111,21 @@ def _require_psycopg() -> None:
 
 
 def _use_schema(engine: Engine, schema: str | None) -> None:
-    """Point every connection's search_path at ``schema`` (created on first use)."""
+    """Point every connection's search_path at ``schema``, creating the schema only if it is missing.
+
+    Checking first matters on a shared server: a learner whose schema the instructor made may not
+    have the right to run CREATE SCHEMA at all, even with IF NOT EXISTS.
+    """
+    schema = parse_schema(schema)  # the name goes into SQL text: only letters, digits and _
     if not schema:
         return
 
     @sa.event.listens_for(engine, "connect")
     def _set_search_path(dbapi_conn: Any, _record: Any) -> None:
         with dbapi_conn.cursor() as cur:
-            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             cur.execute(f'SET search_path TO "{schema}"')
         dbapi_conn.commit()
 

@@ -111,3 +111,8 @@ def test_missing_postgres_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(PerflabError) as err:
         make_engine("postgresql://postgres@127.0.0.1:5432/test")
     assert "pip install 'perflab[postgres]'" in str(err.value)
+
+
+def test_schema_names_are_checked_before_they_reach_sql() -> None:
+    with pytest.raises(PerflabError, match="PERFLAB_SCHEMA must be"):
+        make_engine("postgresql://postgres@127.0.0.1:1/test", schema='x"; DROP TABLE users; --')

@@ -83,10 +83,10 @@ def test() -> None:
     if pg:
         env["PERFLAB_POSTGRES_URL"] = pg  # chapters then show the PostgreSQL comparison for real
     say("lint and types")
-    run(BIN / "ruff", "check", "perflab", "tests", "notebooks", "tasks.py")
-    run(BIN / "mypy", "perflab")
+    run(BIN / "ruff", "check", "perflab", "tools", "tests", "notebooks", "tasks.py")
+    run(BIN / "mypy", "perflab", "tools")
     say("unit tests" + (" (with PostgreSQL and Redis)" if pg else " (PostgreSQL/Redis tests skip: URLs not set)"))
-    run(PY, "-m", "pytest", "--doctest-modules", "perflab", "tests", env=env)
+    run(PY, "-m", "pytest", "--doctest-modules", "perflab", "tools", "tests", env=env)
     say("notebooks on SQLite, outputs compared strictly")
     sqlite_env = {**env, "PERFLAB_SCHEMA": NOTEBOOK_SCHEMA}
     run(BIN / "perflab", "build", "--if-needed", env=sqlite_env)
@@ -104,7 +104,7 @@ def notebooks() -> None:
     env = perflab_env()
     for name in ("PERFLAB_DATABASE_URL", "PERFLAB_SCALE", "PERFLAB_SEED", "PERFLAB_SCHEMA"):
         env.pop(name, None)
-    run(PY, "-m", "perflab.nbtools", "execute", *sys.argv[2:], env=env)
+    run(PY, "-m", "tools.nbtools", "execute", *sys.argv[2:], env=env)
 
 
 COMMANDS = {"course": course, "test": test, "notebooks": notebooks}

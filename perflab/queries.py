@@ -37,7 +37,7 @@ so for SQLite SELECTs most of the work can happen after the recorded duration.
 
 Cost: while recording, each statement pays two timer reads and a queued tuple (a few µs on top of
 SQLAlchemy's own event dispatch); shapes and totals are worked out when the results are first read.
-``python -m perflab.bench_queries`` prints the figures for this machine.
+``python -m tools.bench.queries`` prints the figures for this machine.
 
 N+1 detection works on statement *shapes*: the SQL with every value replaced by ``?`` (bound
 parameters, literal numbers and strings), ``IN (?, ?, ?)`` lists and repeated ``VALUES`` groups
@@ -382,7 +382,7 @@ class QueryLog:
 
     # The hooks run once per statement while recording, so they only take the time and queue a
     # tuple (deque.append is thread-safe); shapes and totals are worked out on first read, or in
-    # batches of _FOLD_AT. perflab.bench_queries measures what is left.
+    # batches of _FOLD_AT. tools.bench.queries measures what is left.
 
     def _before(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                 executemany: bool) -> None:

@@ -71,7 +71,7 @@ def notebook_starters(notebook: Path, **namespace: Any) -> dict[str, Callable[..
     Each cell runs in a fresh namespace holding only ``namespace`` (e.g. ``engine=`` for a cell that
     ends by calling its function).
     """
-    from perflab.nbtools import read_notebook
+    from tools.nbtools import read_notebook
 
     found: dict[str, Callable[..., Any]] = {}
     for cell in read_notebook(notebook).cells:

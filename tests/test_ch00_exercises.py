@@ -10,9 +10,9 @@ import pytest
 from conftest import notebook_starters
 from sqlalchemy.engine import Engine
 
-from perflab import nbtools
 from perflab.exercises import CheckResult, check
 from perflab.exercises.ch00 import order_counts, top_customers_reference
+from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "00-welcome.ipynb"
 ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)]

@@ -14,9 +14,9 @@ import pytest
 from conftest import LineClock, notebook_starters
 from sqlalchemy.engine import Engine
 
-from perflab import nbtools
 from perflab.exercises import CheckResult, check
 from perflab.exercises.ch01 import SPEEDUP_FLOOR, revenue_by_category_reference, slow_revenue_by_category
+from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01-measure-first.ipynb"
 ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)]

@@ -11,10 +11,10 @@ from conftest import notebook_starters
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload
 
-from perflab import nbtools
 from perflab.exercises import CheckResult, check
 from perflab.exercises.ch02 import product_ratings_reference
 from perflab.schema import Product
+from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02-n-plus-one.ipynb"
 

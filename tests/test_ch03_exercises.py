@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from conftest import notebook_starters
 from sqlalchemy.engine import Engine
 
-from perflab import nbtools
 from perflab.errors import PerflabError
 from perflab.exercises import CheckResult, check
 from perflab.exercises.ch03 import (
@@ -22,6 +21,7 @@ from perflab.exercises.ch03 import (
     transferred,
 )
 from perflab.queries import query_log
+from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03-lazy-vs-eager.ipynb"
 

@@ -1,4 +1,4 @@
-"""Structure of the course notebooks, and the notebook tooling (perflab.nbtools) that keeps it.
+"""Structure of the course notebooks, and the notebook tooling (tools.nbtools) that keeps it.
 
 The real chapters are checked by the parametrized tests at the top (one case per notebooks/NN-*.ipynb).
 Everything below checks the checker itself on small notebooks built in tmp_path.
@@ -20,8 +20,8 @@ import nbformat
 import nbformat.v4 as v4
 import pytest
 
-from perflab import nbtools
 from perflab.errors import PerflabError
+from tools import nbtools
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
@@ -45,7 +45,7 @@ def test_chapter_solutions_module_imports(path: Path) -> None:
 
 def test_course_navigation_and_contents_are_current() -> None:
     stale = nbtools.refresh_nav(NOTEBOOKS, check=True)
-    assert not stale, f"run python -m perflab.nbtools nav: {[p.name for p in stale]}"
+    assert not stale, f"run python -m tools.nbtools nav: {[p.name for p in stale]}"
 
 
 # --------------------------------------------------------------------------- synthetic course
@@ -583,7 +583,7 @@ def test_every_command_has_help_ending_with_an_example(
     with pytest.raises(SystemExit):
         nbtools.main([command, "--help"])
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert lines[-1].startswith(f"Example: python -m perflab.nbtools {command}")
+    assert lines[-1].startswith(f"Example: python -m tools.nbtools {command}")
 
 
 def test_check_command_prints_one_line_per_finding(course: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from perflab.nbtools import CHAPTERS, chapter_paths
+from tools.nbtools import CHAPTERS, chapter_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
-from perflab.nbtools.common import (
+from tools.nbtools.common import (
     CHAPTERS,
     CHECK_OUTPUT_TAG,
     CONTENTS_MARKER,
@@ -37,7 +37,7 @@ from perflab.nbtools.common import (
     read_notebook,
     solution_path,
 )
-from perflab.nbtools.nav import Course, contents_source, nav_source
+from tools.nbtools.nav import Course, contents_source, nav_source
 
 
 def _tags(cell: Any) -> list[str]:
@@ -91,7 +91,7 @@ def check_name(nb: Any, path: Path, course: Course | None = None) -> list[Findin
     found = []
     if number not in {c.number for c in CHAPTERS}:
         found.append(
-            Finding(path, "name", f"chapter {number:02d} is not in perflab.nbtools.CHAPTERS; add it there")
+            Finding(path, "name", f"chapter {number:02d} is not in tools.nbtools.CHAPTERS; add it there")
         )
     course = course or Course.scan(path.parent)
     twins = [p.name for n, p, _ in course.chapters if n == number and p.name != path.name]
@@ -167,23 +167,23 @@ def check_nav(nb: Any, path: Path, course: Course | None = None) -> list[Finding
     if not _is_marked(last, NAV_MARKER):
         found.append(
             Finding(
-                path, "nav", "the last cell is not the navigation cell: run python -m perflab.nbtools nav"
+                path, "nav", "the last cell is not the navigation cell: run python -m tools.nbtools nav"
             )
         )
     elif last.source != nav_source(path, course):
         found.append(
             Finding(
-                path, "nav", "navigation is out of date: run python -m perflab.nbtools nav", len(nb.cells) - 1
+                path, "nav", "navigation is out of date: run python -m tools.nbtools nav", len(nb.cells) - 1
             )
         )
     if chapter_number(path) == 0:
         marked = [i for i, c in enumerate(nb.cells) if _is_marked(c, CONTENTS_MARKER)]
         if not marked:
-            found.append(Finding(path, "contents", "no contents cell: run python -m perflab.nbtools nav"))
+            found.append(Finding(path, "contents", "no contents cell: run python -m tools.nbtools nav"))
         elif len(marked) > 1 or nb.cells[marked[0]].source != contents_source(course):
             found.append(
                 Finding(
-                    path, "contents", "contents out of date: run python -m perflab.nbtools nav", marked[0]
+                    path, "contents", "contents out of date: run python -m tools.nbtools nav", marked[0]
                 )
             )
     return found
@@ -250,7 +250,7 @@ def check_execution_counts(nb: Any, path: Path, course: Course | None = None) ->
     if counts and not any(counts):
         return [
             Finding(
-                path, "execution-counts", "committed without outputs; run python -m perflab.nbtools execute"
+                path, "execution-counts", "committed without outputs; run python -m tools.nbtools execute"
             )
         ]
     if counts != list(range(1, len(counts) + 1)):
@@ -258,7 +258,7 @@ def check_execution_counts(nb: Any, path: Path, course: Course | None = None) ->
             Finding(
                 path,
                 "execution-counts",
-                f"execution counts {counts[:6]}... are not 1..N: run python -m perflab.nbtools execute",
+                f"execution counts {counts[:6]}... are not 1..N: run python -m tools.nbtools execute",
             )
         ]
     return []
@@ -320,7 +320,7 @@ def check_widgets(nb: Any, path: Path, course: Course | None = None) -> list[Fin
     if "widgets" in nb.metadata:
         found.append(
             Finding(
-                path, "widgets", "saved widget state in the metadata: run python -m perflab.nbtools execute"
+                path, "widgets", "saved widget state in the metadata: run python -m tools.nbtools execute"
             )
         )
     for index, cell in enumerate(nb.cells):
@@ -332,7 +332,7 @@ def check_widgets(nb: Any, path: Path, course: Course | None = None) -> list[Fin
                         path,
                         "widgets",
                         "widget output saved by a frontend (what it printed is hidden in the widget, where"
-                        " nbval cannot see it): run python -m perflab.nbtools execute",
+                        " nbval cannot see it): run python -m tools.nbtools execute",
                         index,
                     )
                 )

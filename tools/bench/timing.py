@@ -1,6 +1,6 @@
 """Benchmark: does ``perflab.measure`` agree with ``timeit`` on this machine, in the same run?
 
->>> from perflab.bench_timing import bench_timing
+>>> from tools.bench.timing import bench_timing
 >>> bench_timing()  # doctest: +SKIP
 
 For each micro-benchmark, over several alternating rounds, it prints measure's median and min per call,

@@ -1,16 +1,16 @@
 """Notebook tooling: re-execute chapters in place, keep navigation current, check their structure.
 
->>> from perflab.nbtools import solution_path
+>>> from tools.nbtools import solution_path
 >>> solution_path("notebooks/02-n-plus-one.ipynb").as_posix()
 'notebooks/solutions/ch02_n_plus_one.py'
 
 Commands (run from the repository root):
 
-    python -m perflab.nbtools execute            # re-run every chapter in a fresh kernel, normalize, save
-    python -m perflab.nbtools execute notebooks/03-lazy-vs-eager.ipynb
-    python -m perflab.nbtools nav                # refresh navigation cells and the contents in 00
-    python -m perflab.nbtools nav --check        # exit 1 if navigation or contents would change
-    python -m perflab.nbtools check              # structure rules, one line per finding
+    python -m tools.nbtools execute            # re-run every chapter in a fresh kernel, normalize, save
+    python -m tools.nbtools execute notebooks/03-lazy-vs-eager.ipynb
+    python -m tools.nbtools nav                # refresh navigation cells and the contents in 00
+    python -m tools.nbtools nav --check        # exit 1 if navigation or contents would change
+    python -m tools.nbtools check              # structure rules, one line per finding
 
 Validating the committed outputs (the README and CI run these):
 
@@ -47,8 +47,8 @@ count every cell from 0, as ``nb_hygiene.py`` does):
   widget until the cell runs) and keeps no widget state in the notebook.
 """
 
-from perflab.nbtools.cli import main
-from perflab.nbtools.common import (
+from tools.nbtools.cli import main
+from tools.nbtools.common import (
     CHAPTER_FILE,
     CHAPTERS,
     CHECK_OUTPUT_TAG,
@@ -83,9 +83,9 @@ from perflab.nbtools.common import (
     solution_path,
     write_notebook,
 )
-from perflab.nbtools.execute import execute_notebook, normalize
-from perflab.nbtools.nav import Course, apply_nav, contents_source, nav_source, refresh_nav
-from perflab.nbtools.rules import (
+from tools.nbtools.execute import execute_notebook, normalize
+from tools.nbtools.nav import Course, apply_nav, contents_source, nav_source, refresh_nav
+from tools.nbtools.rules import (
     RULES,
     Rule,
     check_errors,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
-from perflab.nbtools.common import (
+from tools.nbtools.common import (
     DEFAULT_TIMEOUT,
     KERNEL_NAME,
     KERNELSPEC,
@@ -21,7 +21,7 @@ from perflab.nbtools.common import (
     read_notebook,
     write_notebook,
 )
-from perflab.nbtools.nav import Course, apply_nav
+from tools.nbtools.nav import Course, apply_nav
 
 
 def normalize(nb: Any) -> Any:

@@ -1,18 +1,10 @@
-"""Benchmarks that print figures (they assert nothing): ``python -m perflab.bench [build|timing|queries|all]``.
+"""The dataset build's figures: SQLite s and rows/s vs bare executemany, to_sql and add_all; COPY; import time.
 
-Example: python -m perflab.bench build --pg postgresql://postgres@127.0.0.1/test
-
-- ``build``: the default SQLite build (seconds, rows/s, peak memory, file size) against a bare
-  ``sqlite3`` executemany of the same rows, ``pandas.to_sql`` and ORM ``add_all`` (on samples,
-  extrapolated), the PostgreSQL COPY rate, and the time of ``import perflab``.
-- ``timing``: ``measure`` against ``timeit`` on fixed micro-benchmarks.
-- ``queries``: the query log's overhead per statement, and the injected latency's accuracy.
+Example: python -m tools.bench build --pg postgresql://postgres@127.0.0.1/test
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -153,28 +145,3 @@ def bench_build(pg_url: str | None = None, rounds: int = 3) -> None:
         _postgres_copy(pg_url)
     else:
         print("PostgreSQL            skipped: pass --pg URL or set PERFLAB_TEST_POSTGRES_URL")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m perflab.bench", description=__doc__.split("\n\n")[0],
-                                     epilog="Example: python -m perflab.bench build")
-    parser.add_argument("what", nargs="?", default="all", choices=["build", "timing", "queries", "all"])
-    parser.add_argument("--pg", default=os.environ.get("PERFLAB_TEST_POSTGRES_URL"),
-                        help="PostgreSQL URL for the COPY figure (default: PERFLAB_TEST_POSTGRES_URL)")
-    args = parser.parse_args(argv)
-    if args.what in ("build", "all"):
-        bench_build(args.pg)
-    if args.what in ("timing", "all"):
-        from perflab.bench_timing import bench_timing
-
-        bench_timing()
-    if args.what in ("queries", "all"):
-        from perflab.bench_queries import bench_latency, bench_querylog
-
-        bench_querylog()
-        bench_latency()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

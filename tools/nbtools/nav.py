@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
-from perflab.nbtools.common import (
+from tools.nbtools.common import (
     CHAPTERS,
     CONTENTS_MARKER,
     NAV_MARKER,

@@ -1,11 +1,11 @@
 """Benchmarks for the query log and injected latency: what they cost, printed as figures (no asserts).
 
->>> from perflab.bench_queries import bench_querylog
+>>> from tools.bench.queries import bench_querylog
 >>> bench_querylog()  # doctest: +SKIP
 query log overhead on SQLite (2000 statements x 15 runs, median µs per statement)
   ...
 
-Run both with ``python -m perflab.bench_queries``.
+Run both with ``python -m tools.bench.queries``.
 """
 
 from __future__ import annotations

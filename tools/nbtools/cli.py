@@ -1,4 +1,4 @@
-"""The command line ``python -m perflab.nbtools execute | nav | check``."""
+"""The command line ``python -m tools.nbtools execute | nav | check``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from perflab.errors import PerflabError
-from perflab.nbtools.common import (
+from tools.nbtools.common import (
     CONTENTS_MARKER,
     DEFAULT_TIMEOUT,
     NAV_MARKER,
@@ -17,9 +17,9 @@ from perflab.nbtools.common import (
     chapter_paths,
     default_notebooks_dir,
 )
-from perflab.nbtools.execute import execute_notebook
-from perflab.nbtools.nav import refresh_nav
-from perflab.nbtools.rules import check_folder, check_notebook
+from tools.nbtools.execute import execute_notebook
+from tools.nbtools.nav import refresh_nav
+from tools.nbtools.rules import check_folder, check_notebook
 
 
 def _default_targets(folder: Path) -> list[Path]:
@@ -29,9 +29,9 @@ def _default_targets(folder: Path) -> list[Path]:
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
-        prog="python -m perflab.nbtools",
+        prog="python -m tools.nbtools",
         description="Keep the course notebooks executed, navigable and well-formed.",
-        epilog="Example: python -m perflab.nbtools execute notebooks/02-n-plus-one.ipynb",
+        epilog="Example: python -m tools.nbtools execute notebooks/02-n-plus-one.ipynb",
         formatter_class=fmt,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Re-run notebooks top to bottom in a fresh python3 kernel (this interpreter), in the "
         "notebook's folder, with PERFLAB_STRICT=1 unless set; then normalize metadata, refresh the "
         "navigation and save. Nothing is written for a notebook whose cell fails.",
-        epilog="Example: python -m perflab.nbtools execute notebooks/02-n-plus-one.ipynb",
+        epilog="Example: python -m tools.nbtools execute notebooks/02-n-plus-one.ipynb",
         formatter_class=fmt,
     )
     run.add_argument(
@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         description=f"Rewrite the last cell of every chapter (marked {NAV_MARKER}) with links to the"
         f" previous chapter, the contents and the next chapter, and the chapter list in 00 (marked"
         f" {CONTENTS_MARKER}).",
-        epilog="Example: python -m perflab.nbtools nav --check",
+        epilog="Example: python -m tools.nbtools nav --check",
         formatter_class=fmt,
     )
     nav.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print one line per broken rule (title, objectives, plot, exercise, key points,"
         " navigation, errors, machine paths, NBVAL comments, execution counts, volatile outputs,"
         " semicolons, widgets, size); exit 1 if there is any.",
-        epilog="Example: python -m perflab.nbtools check notebooks/05-compression.ipynb",
+        epilog="Example: python -m tools.nbtools check notebooks/05-compression.ipynb",
         formatter_class=fmt,
     )
     chk.add_argument(
@@ -110,7 +110,7 @@ def _warn_about_environment() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m perflab.nbtools``; returns the exit status."""
+    """Entry point of ``python -m tools.nbtools``; returns the exit status."""
     args = _parser().parse_args(argv)
     folder = args.dir if args.dir is not None else default_notebooks_dir()
     try:

@@ -7,8 +7,10 @@ Everything below checks the checker itself on small notebooks built in tmp_path.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -202,7 +204,7 @@ BAD_EDITS: dict[str, tuple[str, Callable[[Any], None]]] = {
         "semicolon",
         lambda nb: nb.cells[4].update(source="plt.plot(rows);  # hide the list"),
     ),
-    "widget saved by a frontend": (
+    "widget without saved state": (
         "widgets",
         lambda nb: _add_code(
             nb,
@@ -225,7 +227,12 @@ BAD_EDITS: dict[str, tuple[str, Callable[[Any], None]]] = {
             ),
         ),
     ),
-    "widget state in the metadata": ("widgets", lambda nb: nb.metadata.update(widgets={"state": {}})),
+    "output widget saved by a frontend": (
+        "widgets",
+        lambda nb: nb.metadata.update(widgets={nbtools.WIDGET_STATE: {"state": {"b2" * 16: {
+            "model_name": "OutputModel", "state": {"outputs": [{"output_type": "stream", "text": "n = 3"}]},
+        }}}}),
+    ),
 }
 
 
@@ -410,6 +417,7 @@ def test_normalize_strips_volatile_metadata_and_renumbers() -> None:
             "language_info": {"name": "python", "version": "3.11.7", "codemirror_mode": {"name": "ipython"}},
             "widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}}},
             "title": "kept",
+            "vscode": {"interpreter": "x"},
         },
     )
     nb.cells[0].metadata["execution"] = {"iopub.status.busy": "2024-01-01T00:00:00Z"}
@@ -417,7 +425,8 @@ def test_normalize_strips_volatile_metadata_and_renumbers() -> None:
     nbtools.normalize(nb)
     assert nb.metadata == {
         "kernelspec": nbtools.KERNELSPEC,
-        "language_info": {"name": "python"},
+        "language_info": {"name": "python", "version": "3.11.7", "codemirror_mode": {"name": "ipython"}},
+        "widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}}},
         "title": "kept",
     }
     assert [c.id for c in nb.cells] == ids
@@ -458,13 +467,19 @@ def test_execute_runs_in_a_fresh_kernel_and_normalizes(
     nb = nbformat.read(str(path), as_version=4)
     assert [c.id for c in nb.cells] == ids
     assert [c.execution_count for c in nb.cells] == [1, 2, 3, 4, 5]
-    assert nb.metadata["language_info"] == {"name": "python"} and "widgets" not in nb.metadata
+    info = nb.metadata["language_info"]  # whole, as the kernel reported it: JupyterLab then changes nothing
+    assert info["name"] == "python" and info["version"] == platform.python_version() and "mimetype" in info
     assert nb.cells[0].outputs[0].text == "42\n"
     assert nb.cells[1].outputs[0].text == f"here 1 {sys.executable}\n"
     assert nb.cells[2].outputs[0].ename == "ZeroDivisionError"
     # What the widget printed is a plain cell output, where nbval will find it too.
     assert nb.cells[3].outputs[0].text == "n = 3\n"
-    assert nb.cells[3].outputs[-1].data[nbtools.WIDGET_VIEW]["model_id"] == ""
+    # ... and the sliders are saved too, under ids that do not change from run to run.
+    model_id = nb.cells[3].outputs[-1].data[nbtools.WIDGET_VIEW]["model_id"]
+    state = nb.metadata["widgets"][nbtools.WIDGET_STATE]["state"]
+    stable = {hashlib.sha1(f"scratch.ipynb:{i}".encode()).hexdigest()[:32] for i in range(len(state))}
+    assert model_id in state and set(state) == stable
+    assert any(m["model_name"] == "IntSliderModel" and m["state"]["value"] == 3 for m in state.values())
     assert "image/png" in nb.cells[4].outputs[0].data
     assert all("execution" not in c.metadata for c in nb.cells)
     assert (

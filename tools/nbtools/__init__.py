@@ -43,8 +43,8 @@ count every cell from 0, as ``nb_hygiene.py`` does):
   where IPython does not honour the semicolon, so the result shows up and is compared
   (nbval issue #194). Assign it instead: ``_ = plt.plot(...)``.
 - Widgets: ``execute`` lets the output of ``interact`` / ``Output`` widgets land in the cell
-  outputs (where nbval also sees them), blanks widget model ids (JupyterLab then hides the stale
-  widget until the cell runs) and keeps no widget state in the notebook.
+  outputs (where nbval also sees them) and saves the widget state under stable model ids, so a
+  learner sees the sliders (not ``interactive(children=...`` text) before running anything.
 """
 
 from tools.nbtools.cli import main
@@ -71,6 +71,7 @@ from tools.nbtools.common import (
     TIMING_TEXT,
     VOLATILE_CELL_METADATA,
     VOLATILE_NOTEBOOK_METADATA,
+    WIDGET_STATE,
     WIDGET_VIEW,
     Chapter,
     Finding,
@@ -135,6 +136,7 @@ __all__ = [
     "TIMING_TEXT",
     "VOLATILE_CELL_METADATA",
     "VOLATILE_NOTEBOOK_METADATA",
+    "WIDGET_STATE",
     "WIDGET_VIEW",
     "apply_nav",
     "chapter_number",

@@ -23,8 +23,9 @@ MAX_NOTEBOOK_BYTES = 1_500_000
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": KERNEL_NAME}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "scrolled")
-VOLATILE_NOTEBOOK_METADATA = ("widgets", "vscode", "interpreter")
+VOLATILE_NOTEBOOK_METADATA = ("vscode", "interpreter")
 
 CHAPTER_FILE = re.compile(r"^(\d\d)-([a-z0-9]+(?:-[a-z0-9]+)*)\.ipynb$")
 H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from tools.nbtools.common import (
     RAISES_TAG,
     VOLATILE_CELL_METADATA,
     VOLATILE_NOTEBOOK_METADATA,
+    WIDGET_STATE,
     WIDGET_VIEW,
     _display,
     _ensure_cell_ids,
@@ -24,24 +27,31 @@ from tools.nbtools.common import (
 from tools.nbtools.nav import Course, apply_nav
 
 
-def normalize(nb: Any) -> Any:
+def normalize(nb: Any, name: str = "") -> Any:
     """Strip what changes on every run so diffs show only real changes; returns the same notebook.
 
-    Kernel metadata becomes ``python3`` / ``python`` without versions, widget state and timing
-    metadata go, widget model ids are blanked, cell ids are kept (missing ones made stable) and
-    execution counts become 1..N over the non-empty code cells.
+    The kernelspec becomes ``python3``; ``language_info`` is kept whole as the kernel reported it
+    (JupyterLab would otherwise fill it in and mark the chapter as changed the moment it opens);
+    timing metadata goes; widget model ids become stable ids derived from ``name`` and their order,
+    in the saved widget state and in the outputs alike (so the sliders show before the kernel runs
+    and diffs stay small); cell ids are kept (missing ones made stable) and execution counts
+    become 1..N over the non-empty code cells.
 
     >>> import nbformat.v4 as v4
     >>> nb = normalize(v4.new_notebook(metadata={"language_info": {"name": "python", "version": "3.11.7"}}))
     >>> dict(nb.metadata)
-    {'language_info': {'name': 'python'}, 'kernelspec': {'display_name': 'Python 3 (ipykernel)', \
+    {'language_info': {'name': 'python', 'version': '3.11.7'}, 'kernelspec': {'display_name': 'Python 3 (ipykernel)', \
 'language': 'python', 'name': 'python3'}}
+
+    Parameters:
+        nb: the notebook, changed in place.
+        name: what the stable widget ids are derived from (the notebook's file name).
     """
     for key in VOLATILE_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)
-    nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     _ensure_cell_ids(nb)
+    _stable_widget_ids(nb, name)
     count = 0
     for cell in nb.cells:
         for key in VOLATILE_CELL_METADATA:
@@ -59,10 +69,32 @@ def normalize(nb: Any) -> Any:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "execute_result":
                 output["execution_count"] = count
+    return nb
+
+
+def _stable_widget_ids(nb: Any, name: str) -> None:
+    """Replace the random widget model ids (saved state and outputs) by ids derived from ``name`` and order."""
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    if not state:
+        return
+    ids = {old: hashlib.sha1(f"{name}:{i}".encode()).hexdigest()[:32] for i, old in enumerate(state)}
+    pattern = re.compile("|".join(re.escape(old) for old in ids))
+
+    def swap(obj: Any) -> Any:
+        if isinstance(obj, str):
+            return pattern.sub(lambda m: ids[m.group()], obj)
+        if isinstance(obj, list):
+            return [swap(v) for v in obj]
+        if isinstance(obj, dict):
+            return type(obj)((swap(k), swap(v)) for k, v in obj.items())
+        return obj
+
+    nb.metadata["widgets"] = swap(nb.metadata["widgets"])
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
             view = output.get("data", {}).get(WIDGET_VIEW)
             if isinstance(view, dict) and view.get("model_id"):
-                view["model_id"] = ""
-    return nb
+                view["model_id"] = ids.get(view["model_id"], view["model_id"])
 
 
 def _kernel_manager_class() -> type:
@@ -117,6 +149,7 @@ def execute_notebook(path: Path | str, *, timeout: int = DEFAULT_TIMEOUT) -> Any
         kernel_manager_class=_kernel_manager_class(),
         resources={"metadata": {"path": str(path.parent.resolve())}},
         record_timing=False,
+        store_widget_state=True,
         coalesce_streams=True,
         on_cell_execute=on_cell_execute,
     )
@@ -144,6 +177,6 @@ def execute_notebook(path: Path | str, *, timeout: int = DEFAULT_TIMEOUT) -> Any
             f"{where} raised {exc.ename}: {''.join(first_line)}"
             f" (fix it, or tag the cell {RAISES_TAG} if the error is the lesson)"
         ) from None
-    normalize(nb)
+    normalize(nb, path.name)
     write_notebook(nb, path)
     return nb

@@ -25,6 +25,7 @@ from tools.nbtools.common import (
     OBJECTIVES,
     RAISES_TAG,
     TIMING_TEXT,
+    WIDGET_STATE,
     WIDGET_VIEW,
     Finding,
     _display,
@@ -315,28 +316,29 @@ def check_semicolons(nb: Any, path: Path, course: Course | None = None) -> list[
 
 
 def check_widgets(nb: Any, path: Path, course: Course | None = None) -> list[Finding]:
-    """Widget outputs were produced by ``nbtools execute`` (blank model ids, no saved widget state)."""
+    """Widget outputs come with saved widget state (sliders show before a kernel runs), printed output outside.
+
+    A view whose model is not in the saved state shows as ``interactive(children=...`` text; an Output
+    widget saved with outputs inside was saved by a frontend, and hides what it printed from nbval.
+    """
     found = []
-    if "widgets" in nb.metadata:
-        found.append(
-            Finding(
-                path, "widgets", "saved widget state in the metadata: run python -m tools.nbtools execute"
-            )
-        )
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
             view = output.get("data", {}).get(WIDGET_VIEW)
-            if isinstance(view, dict) and view.get("model_id"):
-                found.append(
-                    Finding(
-                        path,
-                        "widgets",
-                        "widget output saved by a frontend (what it printed is hidden in the widget, where"
-                        " nbval cannot see it): run python -m tools.nbtools execute",
-                        index,
-                    )
-                )
+            if isinstance(view, dict) and view.get("model_id") not in state:
+                found.append(Finding(
+                    path, "widgets", "widget output without saved widget state (a learner sees its text"
+                    " placeholder): run python -m tools.nbtools execute", index,
+                ))
                 break
+    for model in state.values():
+        if model.get("model_name") == "OutputModel" and model.get("state", {}).get("outputs"):
+            found.append(Finding(
+                path, "widgets", "widget output saved by a frontend (what it printed is hidden in the widget,"
+                " where nbval cannot see it): run python -m tools.nbtools execute",
+            ))
+            break
     return found
 
 

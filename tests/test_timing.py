@@ -56,9 +56,9 @@ def test_fast_function_grows_loops_and_stays_within_budget():
     clock = FakeClock()
     work = costing(clock, 0.001)
     m = measure(work, budget=0.2, runs=7, clock=clock)
-    # calibration 1, 2, 5 loops (5 ms >= budget/runs/10), then the largest 1-2-5 count fitting 0.2/7 s: 20
+    # calibration 1, 2, 5, 5 loops (5 ms >= budget/runs/10 twice), then the largest 1-2-5 count fitting 0.2/7 s: 20
     assert (m.loops, m.runs) == (20, 7)
-    assert work.calls == 1 + (1 + 2 + 5) + 7 * 20
+    assert work.calls == 1 + (1 + 2 + 5 + 5) + 7 * 20
     assert clock.now <= 0.2  # the whole measurement, warm-up and calibration included
     assert m.median == pytest.approx(0.001)
     assert repr(m) == "1.00 ms ± 0.00 ms (median ± IQR/2, 7 runs × 20 loops)"
@@ -80,6 +80,14 @@ def test_loop_count_and_runs_follow_the_cost_of_one_call(cost, loops, runs):
     m = measure(costing(clock, cost), budget=0.2, runs=7, clock=clock)
     assert (m.loops, m.runs) == (loops, runs)
     assert m.median == pytest.approx(cost)
+
+
+def test_a_calibration_run_held_up_by_another_program_does_not_cut_the_loop_count():
+    clock = FakeClock()
+    work = costing(clock, 1e-5, 0.003, 1e-5)  # the first calibration call waited 3 ms for the CPU
+    m = measure(work, clock=clock)
+    assert m.loops == 2000  # as for a steady 10 µs call: 2,000 × 10 µs fits 0.2 s / 7; 1 loop would not
+    assert work.calls == 1 + (1 + 1 + 2 + 5 + 10 + 20 + 50 + 100 + 200 + 500 + 500) + 7 * 2000
 
 
 def test_slow_function_exact_figures_and_calibration_run_is_reused():
@@ -125,18 +133,18 @@ def test_bad_options_raise_one_line_errors(kwargs, match):
 
 
 def test_the_docstrings_example_count_is_what_measure_does():
-    assert "1 + (1 + 2 + 5) + 7 × 20 = 149 calls" in " ".join((measure.__doc__ or "").split())
+    assert "1 + (1 + 2 + 5 + 5) + 7 × 20 = 154 calls" in " ".join((measure.__doc__ or "").split())
     clock = FakeClock()
     work = costing(clock, 0.001)
     measure(work, clock=clock)
-    assert work.calls == 149
+    assert work.calls == 154
 
 
 @pytest.mark.parametrize(
     ("cost", "calls"),
     [
-        (1e-6, 1 + (1 + 2 + 5 + 10 + 20 + 50 + 100 + 200 + 500 + 1000 + 2000 + 5000) + 7 * 20_000),
-        (0.01, 1 + 1 + 7 * 2),  # one call (10 ms) already lasts budget/runs/10 = 2.9 ms
+        (1e-6, 1 + (1 + 2 + 5 + 10 + 20 + 50 + 100 + 200 + 500 + 1000 + 2000 + 5000 + 5000) + 7 * 20_000),
+        (0.01, 1 + (1 + 1) + 7 * 2),  # one call (10 ms) already lasts budget/runs/10 = 2.9 ms: twice
         (0.045, 1 + 4),  # slow: its calibration call is the first of int(0.2 / 0.045) = 4 runs
         (2.0, 1 + 3),  # the docstring's "a 2 s function is called 1 + 3 times (8 s)"
     ],
@@ -154,7 +162,7 @@ def test_compare_does_not_reuse_a_slow_variants_calibration_call_as_a_run():
     slow, fast = costing(clock, 2.0), costing(clock, 0.001)
     c = compare(slow=slow, fast=fast, clock=clock)
     assert slow.calls == 1 + 1 + 3  # warm-up, calibration, three runs taken in their rounds
-    assert fast.calls == 149
+    assert fast.calls == 154
     assert c.measurements["slow"].runs == 3
 
 
@@ -229,7 +237,7 @@ def test_gc_option_decides_while_timing_and_the_repr_says_when_it_was_on(keep_gc
         clock.advance(0.01)
 
     m = measure(work, warmup=False, gc=keep_gc, clock=clock)
-    assert len(states) == 1 + 7 * 2 and set(states) == {keep_gc}
+    assert len(states) == 2 + 7 * 2 and set(states) == {keep_gc}
     assert gc.isenabled()
     assert m.gc is keep_gc
     assert repr(m) == "10.0 ms ± 0.0 ms (median ± IQR/2, 7 runs × 2 loops" + (", GC on)" if keep_gc else ")")
@@ -382,7 +390,7 @@ def test_compare_calibrates_each_variant_then_interleaves_their_runs():
     c = compare(a=recording(order, clock, "a", 0.001), b=recording(order, clock, "b", 0.002),
                 c=recording(order, clock, "c", 0.001), clock=clock)
     warmups = [("a", 1), ("b", 1), ("c", 1)]
-    calibration = [("a", 1 + 2 + 5), ("b", 1 + 2), ("c", 1 + 2 + 5)]  # until a run lasts 0.2 s / 7 / 10
+    calibration = [("a", 1 + 2 + 5 + 5), ("b", 1 + 2 + 2), ("c", 1 + 2 + 5 + 5)]  # until runs last 0.2 s / 7 / 10
     rounds = [("a", 20), ("b", 10), ("c", 20)] * 7  # A B C A B C ...: 20 × 1 ms and 10 × 2 ms fit 0.2 s / 7
     assert [(name, len(list(calls))) for name, calls in itertools.groupby(order)] == warmups + calibration + rounds
     assert c.speedup("b") == pytest.approx(0.5) and c.speedup("c") == pytest.approx(1.0)

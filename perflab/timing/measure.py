@@ -123,13 +123,21 @@ def calibrate(budget: float, runs: int) -> Generator[int, float, Plan]:
     """Yield how many loops to time next, receive the seconds they took; return the ``Plan``.
 
     >>> steps = calibrate(budget=0.2, runs=7)
-    >>> next(steps), steps.send(0.0001), steps.send(0.0002), steps.send(0.0005), steps.send(0.001)
-    (1, 2, 5, 10, 20)
+    >>> next(steps), steps.send(0.0001), steps.send(0.0002), steps.send(0.0005), steps.send(0.004)
+    (1, 2, 5, 10, 10)
+    >>> steps.send(0.002)  # 10 loops took 4 ms, then 2 ms (the first run was held up): one more count
+    20
+    >>> steps.send(0.004)  # 20 loops in 4 ms, 0.2 ms per call, twice: 100 loops fit 0.2 s / 7, 200 do not
+    20
     >>> try:
-    ...     steps.send(0.004)  # 20 loops in 4 ms: 0.2 ms per call; 100 loops fit 0.2 s / 7, 200 do not
+    ...     steps.send(0.0041)
     ... except StopIteration as done:
     ...     done.value
     Plan(loops=100, runs=7, first=None)
+
+    Loop counts grow 1, 2, 5, 10, 20, ... until a run lasts at least ``budget / runs / 10`` twice in a
+    row at the same count (a run slowed down by another program must not cut the loop count), or once
+    when it lasts ``budget / runs`` or more (a slow function). The faster of the two runs sets the plan.
 
     Parameters:
         budget: seconds the timed runs should take in all.
@@ -139,6 +147,8 @@ def calibrate(budget: float, runs: int) -> Generator[int, float, Plan]:
     loops, elapsed = 1, 0.0
     for loops in _loop_counts():  # just long enough to estimate one call
         elapsed = yield loops
+        if target / 10 <= elapsed < target:  # long enough: unless another program held the CPU, again
+            elapsed = min(elapsed, (yield loops))
         if elapsed >= target / 10 or loops >= MAX_LOOPS:
             break
     per_call = elapsed / loops
@@ -316,8 +326,9 @@ def measure(fn: Callable[..., Any], /, *args: Any, budget: float = 0.2, runs: in
     True
 
     How many calls: one warm-up; calibration runs of 1, 2, 5, 10, 20, 50, ... loops until a run lasts at
-    least ``budget / runs / 10``; then ``runs`` runs of the largest 1-2-5 loop count whose run fits
-    ``budget / runs``. A 1 ms function at the defaults: 1 + (1 + 2 + 5) + 7 × 20 = 149 calls, 0.15 s.
+    least ``budget / runs / 10`` twice in a row at the same count; then ``runs`` runs of the largest 1-2-5
+    loop count whose run fits ``budget / runs``. A 1 ms function at the defaults: 1 + (1 + 2 + 5 + 5) +
+    7 × 20 = 154 calls, 0.15 s.
     A function slower than ``budget / runs`` is called once per run, with only as many runs as fit the
     budget, never fewer than 3, and its one calibration call is its first run: a 2 s function is called
     1 + 3 times (8 s). ``async def`` functions are awaited on a private event loop; inside Jupyter (a loop

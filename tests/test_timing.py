@@ -23,6 +23,7 @@ from perflab.timing import (
     compare,
     format_time,
     measure,
+    measure_many,
 )
 
 matplotlib.use("Agg")
@@ -55,9 +56,9 @@ def test_fast_function_grows_loops_and_stays_within_budget():
     clock = FakeClock()
     work = costing(clock, 0.001)
     m = measure(work, budget=0.2, runs=7, clock=clock)
-    # calibration 1, 2, 5 loops (5 ms >= budget/runs/10), then the largest 1-2-5 count fitting 0.2/7 s: 20
+    # calibration 1, 2, 5, 5 loops (5 ms >= budget/runs/10 twice), then the largest 1-2-5 count fitting 0.2/7 s: 20
     assert (m.loops, m.runs) == (20, 7)
-    assert work.calls == 1 + (1 + 2 + 5) + 7 * 20
+    assert work.calls == 1 + (1 + 2 + 5 + 5) + 7 * 20
     assert clock.now <= 0.2  # the whole measurement, warm-up and calibration included
     assert m.median == pytest.approx(0.001)
     assert repr(m) == "1.00 ms ± 0.00 ms (median ± IQR/2, 7 runs × 20 loops)"
@@ -79,6 +80,14 @@ def test_loop_count_and_runs_follow_the_cost_of_one_call(cost, loops, runs):
     m = measure(costing(clock, cost), budget=0.2, runs=7, clock=clock)
     assert (m.loops, m.runs) == (loops, runs)
     assert m.median == pytest.approx(cost)
+
+
+def test_a_calibration_run_held_up_by_another_program_does_not_cut_the_loop_count():
+    clock = FakeClock()
+    work = costing(clock, 1e-5, 0.003, 1e-5)  # the first calibration call waited 3 ms for the CPU
+    m = measure(work, clock=clock)
+    assert m.loops == 2000  # as for a steady 10 µs call: 2,000 × 10 µs fits 0.2 s / 7; 1 loop would not
+    assert work.calls == 1 + (1 + 1 + 2 + 5 + 10 + 20 + 50 + 100 + 200 + 500 + 500) + 7 * 2000
 
 
 def test_slow_function_exact_figures_and_calibration_run_is_reused():
@@ -118,6 +127,43 @@ def test_bad_options_raise_one_line_errors(kwargs, match):
     fn = kwargs.pop("fn", lambda: None)
     with pytest.raises(PerflabError, match=match):
         measure(fn, **kwargs)
+
+
+# --- how many calls (the docstring's count) -----------------------------------------------------------
+
+
+def test_the_docstrings_example_count_is_what_measure_does():
+    assert "1 + (1 + 2 + 5 + 5) + 7 × 20 = 154 calls" in " ".join((measure.__doc__ or "").split())
+    clock = FakeClock()
+    work = costing(clock, 0.001)
+    measure(work, clock=clock)
+    assert work.calls == 154
+
+
+@pytest.mark.parametrize(
+    ("cost", "calls"),
+    [
+        (1e-6, 1 + (1 + 2 + 5 + 10 + 20 + 50 + 100 + 200 + 500 + 1000 + 2000 + 5000 + 5000) + 7 * 20_000),
+        (0.01, 1 + (1 + 1) + 7 * 2),  # one call (10 ms) already lasts budget/runs/10 = 2.9 ms: twice
+        (0.045, 1 + 4),  # slow: its calibration call is the first of int(0.2 / 0.045) = 4 runs
+        (2.0, 1 + 3),  # the docstring's "a 2 s function is called 1 + 3 times (8 s)"
+    ],
+)
+def test_calls_are_warmup_calibration_and_runs(cost, calls):
+    clock = FakeClock()
+    work = costing(clock, cost)
+    measure(work, clock=clock)
+    assert work.calls == calls
+    assert clock.now == pytest.approx(calls * cost)
+
+
+def test_compare_does_not_reuse_a_slow_variants_calibration_call_as_a_run():
+    clock = FakeClock()
+    slow, fast = costing(clock, 2.0), costing(clock, 0.001)
+    c = compare(slow=slow, fast=fast, clock=clock)
+    assert slow.calls == 1 + 1 + 3  # warm-up, calibration, three runs taken in their rounds
+    assert fast.calls == 154
+    assert c.measurements["slow"].runs == 3
 
 
 # --- Measurement, repr and units ----------------------------------------------------------------------
@@ -179,6 +225,63 @@ def test_gc_stays_off_if_it_was_off_and_comes_back_after_an_error():
     with pytest.raises(ValueError):
         measure(boom, warmup=False)
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("keep_gc", [False, True])
+def test_gc_option_decides_while_timing_and_the_repr_says_when_it_was_on(keep_gc):
+    clock = FakeClock()
+    states = []
+
+    def work():
+        states.append(gc.isenabled())
+        clock.advance(0.01)
+
+    m = measure(work, warmup=False, gc=keep_gc, clock=clock)
+    assert len(states) == 2 + 7 * 2 and set(states) == {keep_gc}
+    assert gc.isenabled()
+    assert m.gc is keep_gc
+    assert repr(m) == "10.0 ms ± 0.0 ms (median ± IQR/2, 7 runs × 2 loops" + (", GC on)" if keep_gc else ")")
+
+
+def test_gc_on_while_timing_even_if_the_caller_had_it_off():
+    clock = FakeClock()
+    states = []
+
+    def work():
+        states.append(gc.isenabled())
+        clock.advance(1.0)
+
+    gc.disable()
+    try:
+        measure(work, gc=True, warmup=False, clock=clock)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert states == [True] * 3
+
+
+def test_ameasure_and_compare_take_the_gc_option_too():
+    clock = FakeClock()
+    states: dict[str, list[bool]] = {"async": [], "a": [], "b": []}
+
+    async def fetch():
+        states["async"].append(gc.isenabled())
+        clock.advance(1.0)
+
+    def variant(name):
+        def fn():
+            states[name].append(gc.isenabled())
+            clock.advance(1.0)
+        return fn
+
+    m = asyncio.run(ameasure(fetch, gc=True, warmup=False, clock=clock))
+    c = compare(a=variant("a"), b=variant("b"), gc=True, clock=clock)
+    off = compare(a=variant("a"), b=variant("b"), clock=clock)
+    assert m.gc and states["async"] == [True] * 3
+    assert all(x.gc for x in c.measurements.values()) and not any(x.gc for x in off.measurements.values())
+    # the warm-up (first) call runs as the caller left the GC; the timed ones as asked
+    assert states["a"][1:5] == [True] * 4 and states["a"][6:] == [False] * 4
+    assert "3 × 1, GC on" in repr(c) and "GC on" not in repr(off)
 
 
 def test_noisy_runs_warn_with_what_to_do():
@@ -252,14 +355,82 @@ def test_compare_ranks_by_median_and_computes_speedups():
                 fast=Measurement((0.0005,) * 3, loops=100))
     assert isinstance(c, Comparison) and c.baseline == "slow"
     t = c.table
-    assert list(t.columns) == ["name", "median_ms", "iqr_ms", "min_ms", "runs", "loops", "speedup"]
+    assert list(t.columns) == ["name", "median_ms", "iqr_ms", "min_ms", "runs", "loops", "speedup", "speedup_min"]
     assert t["name"].tolist() == ["fast", "mid", "slow"]
     assert t["speedup"].tolist() == pytest.approx([8.0, 4.0, 1.0])
+    assert t["speedup_min"].tolist() == pytest.approx([8.0, 4.0, 1.0])
     assert t["median_ms"].tolist() == pytest.approx([0.5, 1.0, 4.0])
     assert c.speedup("fast") == pytest.approx(8.0)
     text = repr(c)
     assert "1.00x (baseline)" in text and "8.00x" in text and "500 µs ± 0 µs" in text
     assert "<table" in c._repr_html_()
+
+
+def test_compare_shows_min_and_its_speedup_beside_the_median():
+    c = compare(base=Measurement((0.004, 0.005, 0.006)), other=Measurement((0.001, 0.002, 0.003)))
+    assert c.speedup("other") == pytest.approx(2.5)
+    assert c.table.set_index("name").loc["other", "speedup_min"] == pytest.approx(4.0)
+    header, first, _ = repr(c).splitlines()
+    assert header.split() == ["name", "median", "±", "IQR/2", "min", "runs", "×", "loops", "speedup", "speedup",
+                              "of", "min"]
+    assert first.split() == ["other", "2.00", "ms", "±", "0.50", "ms", "1.00", "ms", "3", "×", "1", "2.50x",
+                             "4.00x"]
+
+
+def recording(order: list[str], clock: FakeClock, name: str, cost: float) -> Callable[[], None]:
+    def fn() -> None:
+        order.append(name)
+        clock.advance(cost)
+    return fn
+
+
+def test_compare_calibrates_each_variant_then_interleaves_their_runs():
+    clock = FakeClock()
+    order: list[str] = []
+    c = compare(a=recording(order, clock, "a", 0.001), b=recording(order, clock, "b", 0.002),
+                c=recording(order, clock, "c", 0.001), clock=clock)
+    warmups = [("a", 1), ("b", 1), ("c", 1)]
+    calibration = [("a", 1 + 2 + 5 + 5), ("b", 1 + 2 + 2), ("c", 1 + 2 + 5 + 5)]  # until runs last 0.2 s / 7 / 10
+    rounds = [("a", 20), ("b", 10), ("c", 20)] * 7  # A B C A B C ...: 20 × 1 ms and 10 × 2 ms fit 0.2 s / 7
+    assert [(name, len(list(calls))) for name, calls in itertools.groupby(order)] == warmups + calibration + rounds
+    assert c.speedup("b") == pytest.approx(0.5) and c.speedup("c") == pytest.approx(1.0)
+
+
+def test_interleaving_cancels_drift_that_biases_separate_measurements():
+    def slowing(clock):  # a machine getting busier: each call costs more as (fake) time passes
+        return lambda: clock.advance(0.001 * (1 + 10 * clock.now))
+
+    clock = FakeClock()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoisyMeasurement)
+        first, second = measure(slowing(clock), clock=clock), measure(slowing(clock), clock=clock)
+        together = measure_many({"a": slowing(clock), "b": slowing(clock)}, clock=clock)
+    apart = first.median / second.median
+    fair = together["a"].median / together["b"].median
+    assert apart < 0.5  # the second one measured looks more than twice as slow
+    assert 0.95 < fair <= 1.0  # b runs right after a in each round: only that gap remains
+
+
+def test_compare_interleaves_async_variants_on_a_private_loop():
+    clock = FakeClock()
+    order: list[str] = []
+
+    def variant(name):
+        async def fn():
+            await asyncio.sleep(0)
+            order.append(name)
+            clock.advance(1.0)
+        return fn
+
+    c = compare(a=variant("a"), b=recording(order, clock, "b", 1.0), clock=clock)
+    assert order == ["b", "a", "a", "b", "a", "b", "a", "b", "a", "b"]  # b's warm-up is its first call
+    assert c.speedup("b") == pytest.approx(1.0)
+
+    async def notebook_cell():
+        with pytest.raises(PerflabError, match=r"event loop is running.*await perflab\.ameasure\(fn\)"):
+            compare(variant("a"), clock=clock)
+
+    asyncio.run(notebook_cell())
 
 
 @pytest.mark.filterwarnings("ignore::perflab.timing.NoisyMeasurement")

@@ -22,7 +22,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from perflab.timing import NoisyMeasurement, format_time, measure
+from perflab.display import format_time
+from perflab.timing import NoisyMeasurement, measure
 
 TARGET = 0.10  # measure's median within 10% of timeit's best per call
 ROUNDS = 5  # alternate measure and timeit this many times per case

@@ -116,7 +116,7 @@ def compare(*entries: Callable[..., Any] | Measurement, names: list[str] | None 
     ['fast', 'slow']
 
     Functions are measured together by ``measure_many``: each is warmed up and calibrated, then their timed
-    runs alternate (A B C A B C …), so drift on a shared machine hits every variant alike. A
+    runs alternate in rotating rounds (A B C, B C A, …), so drift on a shared machine hits every variant alike. A
     ``Measurement`` is taken as it is (it was timed on its own, at another moment).
 
     Parameters:

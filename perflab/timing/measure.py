@@ -284,7 +284,7 @@ def _calibrated(runner: Runner, budget: float, runs: int) -> Plan:
 
 def run_interleaved(runners: Sequence[Runner], budget: float, runs: int, *, gc: bool = False,
                     reuse_calibration: bool = True) -> list[tuple[int, list[float]]]:
-    """Warm up and calibrate each runner in turn, then time their runs in rounds (A B C A B C …).
+    """Warm up and calibrate each runner in turn, then time their runs in rotating rounds (A B C, B C A, …).
 
     Returns (loops, seconds per call of each run) per runner, in order. With ``reuse_calibration`` the
     last calibration run counts as a timed run when it had the chosen loop count (a slow function).
@@ -300,8 +300,10 @@ def run_interleaved(runners: Sequence[Runner], budget: float, runs: int, *, gc: 
         plans = [_calibrated(runner, budget, runs) for runner in runners]
         samples: list[list[float]] = [[p.first] if reuse_calibration and p.first is not None else []
                                       for p in plans]
-        for _ in range(max(p.runs for p in plans)):
-            for runner, plan, taken in zip(runners, plans, samples, strict=True):
+        n = len(runners)
+        for round_ in range(max(p.runs for p in plans)):
+            for i in range(n):  # rotated each round (A B C, B C A, C A B): nobody always follows the same one
+                runner, plan, taken = runners[(i + round_) % n], plans[(i + round_) % n], samples[(i + round_) % n]
                 if len(taken) < plan.runs:
                     taken.append(runner(plan.loops) / plan.loops)
     return [(plan.loops, taken) for plan, taken in zip(plans, samples, strict=True)]
@@ -358,8 +360,9 @@ def measure_many(fns: Mapping[str, Callable[[], Any]], *, budget: float = 0.2, r
     >>> [(name, m.runs) for name, m in ms.items()]
     [('a', 7), ('b', 7)]
 
-    The timed runs go A B C A B C …, so a machine that slows down or speeds up half-way (another program,
-    CPU frequency) slows every function alike instead of biasing their ratio. Each function is called
+    The timed runs go in rounds, A B C, B C A, C A B, …, so a machine that slows down or speeds up half-way
+    (another program, CPU frequency) slows every function alike instead of biasing their ratio, and no
+    function always runs right after the same other one. Each function is called
     1 (warm-up) + calibration + runs × loops times, as in ``measure``, except that a slow function's
     calibration call is not reused as a run (every timed run is taken in its round).
 

@@ -57,7 +57,8 @@ class FunctionTime:
 
     def __str__(self) -> str:
         where = "built-in" if self.builtin else f"{self.file}:{self.line}"
-        return (f"{self.name} ({where}): {self.calls:,} calls, {format_time(self.own)} own, "
+        calls = f"{self.calls:,} call" + ("" if self.calls == 1 else "s")
+        return (f"{self.name} ({where}): {calls}, {format_time(self.own)} own, "
                 f"{format_time(self.cumulative)} with what it called")
 
 

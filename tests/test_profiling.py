@@ -51,6 +51,7 @@ def test_builtins_are_included_on_request_with_readable_names(stats: pstats.Stat
     assert hot[0].name == "select.poll" and hot[0].builtin
     assert "'fetchall' of 'sqlite3.Cursor' objects" in {f.name for f in hot}
     assert str(hot[0]).startswith("select.poll (built-in): 3 calls")
+    assert str(hot_functions(stats, n=None)[1]).startswith("monthly_revenue (report.py:9): 1 call, ")
 
 
 def test_functions_sharing_a_name_stay_apart(stats: pstats.Stats) -> None:

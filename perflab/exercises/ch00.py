@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from perflab.display import fn_name
 from perflab.exercises import (
     CheckResult,
-    _fn_name,
     check_query_count,
     check_result,
     exercise,
@@ -47,7 +47,8 @@ def order_counts(engine: Engine) -> dict[int, int]:
     from perflab.schema import Order
 
     with engine.connect() as conn:
-        return dict(conn.execute(select(Order.user_id, func.count(Order.id)).group_by(Order.user_id)).all())
+        rows = conn.execute(select(Order.user_id, func.count(Order.id)).group_by(Order.user_id))
+        return {int(user_id): int(n) for user_id, n in rows}
 
 
 def _same_up_to_ties(got: Any, expected: Sequence[int], counts: dict[int, int]) -> bool:
@@ -72,7 +73,7 @@ def _same_up_to_ties(got: Any, expected: Sequence[int], counts: dict[int, int]) 
 )
 def _check_top_customers(learner_fn: Callable[..., Any], *, engine: Engine, max_queries: int = 1) -> CheckResult:
     """top_customers(engine) -> the 5 user ids with the most orders, most first, in one SQL statement."""
-    name = _fn_name(learner_fn)
+    name = fn_name(learner_fn)
     counted = check_query_count(lambda: learner_fn(engine), engine, max_queries, name=name,
                                 hint="let the database count and sort: one SELECT with GROUP BY, ORDER BY and "
                                 "LIMIT")

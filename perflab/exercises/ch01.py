@@ -6,9 +6,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from perflab.display import fn_name
 from perflab.exercises import (
     CheckResult,
-    _fn_name,
     check_result,
     check_speedup,
     exercise,
@@ -93,7 +93,7 @@ def _check_slow_report(learner_fn: Callable[..., Any], *, engine: Engine, floor:
     ``status`` (tests): call ``learner_fn(engine, status)`` instead, e.g. "delivered" for more rows on a
     small dataset. ``clock``: a fake clock for tests (see perflab.exercises.check_speedup).
     """
-    name = _fn_name(learner_fn)
+    name = fn_name(learner_fn)
     args = (engine,) if status is None else (engine, status)
     expected = revenue_by_category_reference(*args)
     got = run_learner(learner_fn, *args, name=name)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from perflab.display import fn_name
 from perflab.errors import PerflabError
 from perflab.exercises import (
     CheckResult,
-    _fn_name,
     check_query_count,
     check_result,
     exercise,
@@ -72,7 +72,7 @@ def _check_orders_per_user(learner_fn: Callable[..., Any], *, engine: Engine,
     """orders_by_user(engine, user_ids) -> {user_id: sorted order ids}, in at most 2 SQL statements."""
     ids = list(user_ids) if user_ids is not None else sample_user_ids(engine)
     expected = orders_by_user_reference(engine, ids)
-    name = _fn_name(learner_fn)
+    name = fn_name(learner_fn)
     counted = check_query_count(
         lambda: learner_fn(engine, list(ids)), engine, max_queries, name=name,
         hint="fetch the orders of all the users in one query with WHERE user_id IN (...)",
@@ -136,7 +136,7 @@ def product_ratings_reference(engine: Engine, limit: int = RATED_PRODUCTS) -> li
 def _check_loader_option(learner_fn: Callable[..., Any], *, engine: Engine, max_queries: int = 2) -> CheckResult:
     """product_ratings(engine) -> [(id, name, reviews, average rating)], in at most 2 SQL statements."""
     expected = product_ratings_reference(engine)
-    name = _fn_name(learner_fn)
+    name = fn_name(learner_fn)
     counted = check_query_count(
         lambda: learner_fn(engine), engine, max_queries, name=name,
         hint="load the reviews with the products: select(Product)...options(selectinload(Product.reviews))",

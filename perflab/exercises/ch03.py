@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from perflab.display import fn_name
 from perflab.errors import PerflabError
-from perflab.exercises import CheckResult, _fn_name, exercise, failed, passed, run_learner
+from perflab.exercises import CheckResult, exercise, failed, passed, run_learner
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -245,7 +246,7 @@ def pick_strategy_reference(pattern: str) -> str:
 )
 def _check_pick_strategy(learner_fn: Callable[..., Any], *, engine: Engine) -> CheckResult:
     """pick_strategy(pattern) -> "lazy", "joined", "selectin" or "subquery": the cheapest for each pattern."""
-    name = _fn_name(learner_fn)
+    name = fn_name(learner_fn)
     picks: dict[str, str] = {}
     for pattern in PATTERNS:
         pick = run_learner(learner_fn, pattern, name=name)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from perflab.display import fn_name
 from perflab.exercises import CheckResult, check_query_count, check_result, exercise, failed, passed, require
+from perflab.exercises.unseen import UNSEEN_HINT, both_datasets
 from perflab.exercises.values import conform, short_repr
 
 if TYPE_CHECKING:
@@ -79,14 +81,12 @@ def _check_top_customers(learner_fn: Callable[..., Any], *, engine: Engine, max_
     its statements are counted at the DBAPI level, catalog probes left out (pandas' ``read_sql`` sends
     some), and at most :data:`MAX_ROWS` rows may come back (the database counts, not Python).
     """
-    from perflab.exercises.unseen import unseen_engine
-
     name = fn_name(learner_fn)
     what = f"{name}(engine)"
     counted = None
-    for db, where in ((engine, ""), (unseen_engine(engine), " on a second dataset your notebook never showed")):
+    for db, where in both_datasets(engine):
         counted = require(check_query_count(
-            lambda db=db: learner_fn(db), db, max_queries, name=name, min_queries=1, max_rows=MAX_ROWS,
+            partial(learner_fn, db), db, max_queries, name=name, min_queries=1, max_rows=MAX_ROWS,
             hint="one statement can count, sort and keep five: let the database do all three",
             rows_hint="it counts the orders in Python: let the database count, sort and keep five",
         ))
@@ -98,9 +98,7 @@ def _check_top_customers(learner_fn: Callable[..., Any], *, engine: Engine, max_
                 result = failed(f"{what}{where} should list {TOP_N} different users, got {short_repr(got)}",
                                 _SYMPTOM)
             if where and check_result(got, top_customers_reference(engine), ordered=True).ok:
-                result = failed(f"{what} gives the course's answer{where}, not that dataset's",
-                                "compute the answer from the engine your function is given: the check "
-                                "runs it on another dataset too")
+                result = failed(f"{what} gives the course's answer{where}, not that dataset's", UNSEEN_HINT)
             require(result)
     assert counted is not None
     n = counted.details["count"]

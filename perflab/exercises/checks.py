@@ -54,7 +54,7 @@ def listed(statements: list[Sent], limit: int = 3) -> str:
 
 def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries: int, *, name: str | None = None,
                       hint: str | None = None, min_queries: int = 0, max_rows: int | None = None,
-                      rows_hint: str | None = None) -> CheckResult:
+                      rows_hint: str | None = None, show_sql: bool = True) -> CheckResult:
     """Run ``fn()`` and count the SQL statements it sends, at the DBAPI level; fail above ``max_queries``.
 
     >>> check_query_count(lambda: orders_by_user_reference(engine, [1, 2, 3]), engine, 2)  # doctest: +SKIP
@@ -67,7 +67,8 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
     ``max_rows``, ``rows``.
     Parameters: ``engine`` (unused, kept for old callers: all connections are watched); ``name`` of the
     function in messages; ``hint`` for too many statements; ``min_queries`` (1: the answer must come
-    from the database); ``max_rows`` the most rows the statements may return, with ``rows_hint``.
+    from the database); ``max_rows`` the most rows the statements may return, with ``rows_hint``;
+    ``show_sql`` False to name a repeated statement by its count only (when finding it is the exercise).
     """
     label = name or fn_name(fn)
     with SentStatements() as sent:
@@ -86,7 +87,11 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
     if count > max_queries:
         problem = f"{label} sent {count} SQL statements, at most {max_queries} allowed"
         top = repeated_shape(asked)
-        problem += f": `{top[0]}` ran {top[1]} times" if top else f": {listed(asked)}"
+        if top is None:
+            problem += "" if not show_sql else f": {listed(asked)}"
+        else:
+            problem += f": `{top[0]}` ran {top[1]} times" if show_sql else f": one statement ran {top[1]} times"
+            problem += " (an N+1)" if top[0].upper().startswith(("SELECT", "WITH")) and top[1] > 2 else ""
         return failed(problem, hint or "load the related rows in one query instead of one query per item",
                       **details)
     if max_rows is not None:

@@ -31,8 +31,8 @@ from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
 _CONTROL = {"PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "SHOW", "RESET", "DISCARD", "END"}
-_CATALOG = re.compile(r"\b(pg_catalog|information_schema|pg_[a-z_]+|sqlite_master|sqlite_schema|sqlite_temp_master"
-                      r"|current_schema\s*\(\s*\))\b", re.IGNORECASE)
+_CATALOG = re.compile(r"\b(pg_catalog|information_schema|pg_[a-z_]+|sqlite_master|sqlite_schema|sqlite_temp_master)\b"
+                      r"|\bcurrent_schema\s*\(\s*\)", re.IGNORECASE)
 
 
 def is_probe(sql: str) -> bool:
@@ -40,6 +40,8 @@ def is_probe(sql: str) -> bool:
 
     >>> is_probe('PRAGMA main.table_info("SELECT 1")'), is_probe("BEGIN"), is_probe("SELECT id FROM users")
     (True, True, False)
+    >>> is_probe("select current_schema()"), is_probe("SELECT relname FROM pg_catalog.pg_class")
+    (True, True)
     """
     text = re.sub(r"^(\s|--[^\n]*\n|/\*.*?\*/)+", "", sql, flags=re.DOTALL)
     first = text.split(None, 1)[0].upper().rstrip(";") if text.strip() else ""
@@ -100,7 +102,10 @@ class SentStatements:
         event.remove(Pool, "connect", self._on_connect)
         event.remove(Pool, "checkout", self._on_checkout)
         for undo in self._undo.values():
-            undo()
+            try:
+                undo()
+            except Exception:  # noqa: S110 - the connection was closed meanwhile: nothing left to undo
+                pass
         self._undo.clear()
 
     def _on_connect(self, dbapi_conn: Any, _record: Any) -> None:

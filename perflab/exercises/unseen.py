@@ -24,7 +24,20 @@ UNSEEN_SEED = 2718
 #: Its scale: small, so building it and running the learner's function on it are quick.
 UNSEEN_SCALE = 0.02
 
+#: The ❌ hint for a function right on the course's data and wrong on the unseen dataset.
+UNSEEN_HINT = ("compute the answer from the engine your function is given (no values copied from the notebook): "
+               "the check also runs it on a dataset your notebook never showed")
+
 _engines: dict[str, Engine] = {}
+
+
+def both_datasets(engine: Engine) -> list[tuple[Engine, str]]:
+    """The course's engine and the unseen one, each with the words a message adds about it.
+
+    >>> [where for _, where in both_datasets(engine)]  # doctest: +SKIP
+    ['', ' on a second dataset your notebook never showed']
+    """
+    return [(engine, ""), (unseen_engine(engine), " on a second dataset your notebook never showed")]
 
 
 def unseen_engine(engine: Engine) -> Engine:

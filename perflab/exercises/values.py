@@ -97,10 +97,15 @@ def conform(actual: Any, expected: Any) -> Any:
     [(1, 'a'), (2, 'b')]
     >>> conform(float("nan"), None) is None
     True
+    >>> conform([(1, [2])], {1: [2]})
+    {1: [2]}
     """
     actual, expected = plain(actual), plain(expected)
     if expected is None and _is_nan(actual):
         return None
+    if isinstance(expected, Mapping) and isinstance(actual, list) and all(
+            isinstance(p, tuple) and len(p) == 2 for p in map(plain, actual)):
+        actual = dict(map(plain, actual))  # (key, value) pairs, e.g. from a generator
     if isinstance(expected, Mapping) and isinstance(actual, Mapping):
         return {k: conform(v, expected[k]) if k in expected else v for k, v in actual.items()}
     sequences = (list, tuple)
@@ -221,7 +226,7 @@ def _diff(actual: Any, expected: Any, ordered: bool, path: str, tol: float) -> s
         return None
     if _is_number(actual) and _is_number(expected):
         if isinstance(actual, float) or isinstance(expected, float):
-            same = math.isclose(actual, expected, rel_tol=EXACT, abs_tol=tol)
+            same = math.isclose(actual, expected, rel_tol=EXACT, abs_tol=tol + EXACT)
         else:
             same = actual == expected
     else:

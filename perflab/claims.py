@@ -222,7 +222,12 @@ class ShownOnce:
         object.__setattr__(self, "_shown_in", ip.execution_count)
 
 
-def _html_line(text: str, ok: bool) -> str:
+def html_line(text: str, ok: bool) -> str:
+    """``text`` as one HTML line, green when ``ok``, red otherwise (how results show in a notebook).
+
+    >>> html_line("a < b", True)[:30]
+    '<div class="perflab-result" st'
+    """
     color = "#1a7f37" if ok else "#cf222e"
     style = f"font-family: monospace; color: {color}"
     return f'<div class="perflab-result" style="{style}">{html.escape(text)}</div>'
@@ -295,7 +300,7 @@ class Verdict(ShownOnce):
     __str__ = __repr__
 
     def _repr_html_(self) -> str:
-        return _html_line(self.line, self.ok)
+        return html_line(self.line, self.ok)
 
 
 def _fmt_bound(value: float) -> str:

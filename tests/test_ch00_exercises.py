@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alternatives import ch00 as alternatives
+from cheats import ch00 as cheats
 from conftest import notebook_starters
 from sqlalchemy.engine import Engine
 
@@ -50,9 +53,32 @@ def test_reference_is_the_five_busiest_users(engine: Engine) -> None:
     assert [counts[u] for u in top] == ranked[:5]
 
 
-def test_starter_fails_with_a_hint(engine: Engine) -> None:
+def test_starter_fails_with_a_first_level_hint(engine: Engine) -> None:
     result = check("00-top-customers", starter("top_customers", engine), engine=engine)
     assert_failed_with_hint(result)
+    assert "not the right ones" in result.message and "look at the order counts" in result.details["hint"]
+    assert "ORDER BY" not in result.message  # the symptom, not the fix
+
+
+@pytest.mark.parametrize("solution", alternatives.ALTERNATIVES, ids=lambda f: f.__name__)
+def test_correct_alternatives_pass(engine: Engine, solution: Callable[..., Any]) -> None:
+    result = check("00-top-customers", solution, engine=engine)
+    assert result.ok, result.message
+    assert result.details["count"] == 1
+
+
+@pytest.mark.parametrize(("cheat", "fragment"), cheats.CHEATS, ids=[c.__name__ for c, _ in cheats.CHEATS])
+def test_cheats_fail_with_a_hint(engine: Engine, cheat: Callable[[Engine], Any], fragment: str) -> None:
+    fn = cheat(engine)
+    assert fn(engine) == top_customers_reference(engine)  # right on the course's data
+    result = check("00-top-customers", fn, engine=engine)
+    assert_failed_with_hint(result)
+    assert fragment in result.message, result.message
+
+
+def test_pandas_probes_are_not_counted_but_kept(engine: Engine) -> None:
+    result = check("00-top-customers", alternatives.pandas_read_sql, engine=engine)
+    assert result.ok and result.details["count"] == 1 and result.details["probes"] >= 1, result.message
 
 
 def test_right_answer_in_many_queries_fails_on_the_query_count(engine: Engine) -> None:
@@ -63,19 +89,19 @@ def test_right_answer_in_many_queries_fails_on_the_query_count(engine: Engine) -
 
     result = check("00-top-customers", top_customers, engine=engine)
     assert_failed_with_hint(result)
-    assert "2 SQL statements, at most 1 allowed" in result.message
+    assert "sent 2 SQL statements, at most 1 allowed: `SELECT" in result.message
 
 
 def test_ties_may_come_in_any_order(engine: Engine) -> None:
     counts = order_counts(engine)
     expected = top_customers_reference(engine)
+    sql = "SELECT user_id FROM orders GROUP BY user_id ORDER BY count(*) DESC, user_id DESC LIMIT 5"
 
-    def top_customers(engine: Engine) -> list[int]:
-        order_counts(engine)
-        # the busiest five with ties broken the other way round (larger user id first)
-        return sorted(counts, key=lambda u: (-counts[u], -u))[:5]
+    def top_customers(engine: Engine) -> list[int]:  # ties broken the other way round (larger user id first)
+        with engine.connect() as conn:
+            return list(conn.scalars(sa.text(sql)))
 
-    got = sorted(counts, key=lambda u: (-counts[u], -u))[:5]
+    got = top_customers(engine)
     assert [counts[u] for u in got] == [counts[u] for u in expected]
     assert check("00-top-customers", top_customers, engine=engine).ok
 

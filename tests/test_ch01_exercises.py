@@ -1,4 +1,4 @@
-"""Chapter 01's exercise: the check passes the reference solution and fails the notebook's starter with a hint.
+"""Chapter 01's exercise: the reference and correct alternatives pass, the starter and a cached original fail.
 
 The check times the learner's report against the original; here a clock that counts executed Python lines
 stands in for time, so the outcome is the same on every machine (no timing asserts).
@@ -11,17 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alternatives import ch01 as alternatives
+from cheats import ch01 as cheats
 from conftest import LineClock, notebook_starters
 from sqlalchemy.engine import Engine
 
 from perflab.exercises import CheckResult, check
-from perflab.exercises.ch01 import SPEEDUP_FLOOR, revenue_by_category_reference, slow_revenue_by_category
+from perflab.exercises.ch01 import SPEEDUP_FLOOR, hot_spot, revenue_by_category_reference, slow_revenue_by_category
 from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01-measure-first.ipynb"
 ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)]
-# On the small test dataset few orders are pending; delivered orders give the linear search enough to do.
-STATUS = "delivered"
+# On the small test dataset few orders are pending; delivered and shipped orders give the linear search work.
+STATUSES = ("delivered", "shipped")
 
 
 @pytest.fixture(params=ENGINES)
@@ -37,7 +39,7 @@ def starter(name: str) -> Callable[..., Any]:
 
 def check_counting_lines(fn: Callable[..., Any], engine: Engine) -> CheckResult:
     with LineClock() as clock:
-        return check("01-slow-report", fn, engine=engine, status=STATUS, clock=clock)
+        return check("01-slow-report", fn, engine=engine, statuses=STATUSES, clock=clock)
 
 
 def test_reference_solution_passes(engine: Engine) -> None:
@@ -52,12 +54,34 @@ def test_sql_solution_passes(engine: Engine) -> None:
     assert check_counting_lines(solution.revenue_by_category_sql, engine).ok
 
 
-def test_starter_fails_with_a_hint(engine: Engine) -> None:
+@pytest.mark.parametrize("fn", alternatives.IN_FEW_LINES, ids=lambda f: f.__name__)
+def test_correct_alternatives_pass(engine: Engine, fn: Callable[..., Any]) -> None:
+    result = check_counting_lines(fn, engine)
+    assert result.ok, result.message
+
+
+@pytest.mark.parametrize("fn", alternatives.ALTERNATIVES, ids=lambda f: f.__name__)
+def test_correct_alternatives_give_the_same_report(engine: Engine, fn: Callable[..., Any]) -> None:
+    """Their speed is measured by ``python -m tools.bench.exercises`` (ORM objects run many lines per row)."""
+    result = check("01-slow-report", fn, engine=engine, statuses=STATUSES, floor=0)
+    assert result.ok, result.message
+
+
+def test_starter_fails_with_the_symptom(engine: Engine) -> None:
     report = starter("revenue_by_category")
-    assert report(engine, STATUS) == revenue_by_category_reference(engine, STATUS)  # right, only slow
+    assert report(engine, STATUSES[0]) == revenue_by_category_reference(engine, STATUSES[0])  # right, only slow
     result = check_counting_lines(report, engine)
     assert result.ok is False
-    assert "hint" in str(result) and "at least 5x needed" in result.message
+    assert f"at least {SPEEDUP_FLOOR:g}x needed" in result.message
+    assert "hint: it is about as slow as the original: profile it" in result.message
+    assert "category_of" not in result.message  # the profile is the learner's to run
+
+
+@pytest.mark.parametrize("cheat", cheats.CHEATS, ids=lambda f: "lru_cache")
+def test_a_cached_original_fails(engine: Engine, cheat: Callable[..., Any]) -> None:
+    for _ in range(2):  # a second check does not help either: every call has new arguments
+        result = check_counting_lines(cheat, engine)
+        assert result.ok is False and "as fast as the original" in result.message, result.message
 
 
 def test_the_original_is_what_the_notebook_hands_out(engine: Engine) -> None:
@@ -69,6 +93,16 @@ def test_a_changed_report_fails_before_any_timing(engine: Engine) -> None:
     def revenue_by_category(engine: Engine, status: str = "pending") -> dict[str, int]:
         return {category: cents // 100 for category, cents in revenue_by_category_reference(engine, status).items()}
 
-    result = check("01-slow-report", revenue_by_category, engine=engine, status=STATUS)
-    assert result.ok is False and "hint" in str(result)
+    result = check("01-slow-report", revenue_by_category, engine=engine, statuses=STATUSES)
+    assert result.ok is False and " — hint: " in str(result)
     assert "speedup" not in result.details
+
+
+def test_hot_spot_names_the_learners_own_slow_function() -> None:
+    def lookup(key: int, pairs: list[tuple[int, int]]) -> int:
+        return next(v for k, v in pairs if k == key)
+
+    def report(pairs: list[tuple[int, int]]) -> int:
+        return sum(lookup(k, pairs) for k, _ in pairs)
+
+    assert "goes to lookup (300 calls)" in hot_spot(report, [(i, i) for i in range(300)])

@@ -1,27 +1,36 @@
-"""Chapter 02 exercises: the references pass, the notebook's starters fail with a hint (SQLite and PostgreSQL)."""
+"""Chapter 02 exercises: references and correct alternatives pass, starters and cheats fail with a hint (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alternatives import ch02 as alternatives
+from cheats import ch02 as cheats
 from conftest import notebook_starters
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, joinedload
 
 from perflab.exercises import CheckResult, check
-from perflab.exercises.ch02 import product_ratings_reference
-from perflab.schema import Product
+from perflab.exercises.ch02 import orders_by_user_reference, product_ratings_reference, sample_user_ids
 from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02-n-plus-one.ipynb"
+ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """The small test dataset on SQLite, and on PostgreSQL when PERFLAB_TEST_POSTGRES_URL is set."""
+    return request.getfixturevalue(request.param)
 
 
 def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
     assert result.ok is False, result.message
-    assert "hint" in str(result) and result.details["hint"]
+    assert " — hint: " in result.message and result.details["hint"]
     for fragment in fragments:
         assert fragment in result.message, result.message
 
@@ -31,53 +40,100 @@ def solution() -> Any:
     return nbtools.load_solution(NOTEBOOK)
 
 
+def name(fn: Any) -> str:
+    return str(fn.__name__)
+
+
 def test_the_notebook_has_one_starter_per_exercise() -> None:
     assert set(notebook_starters(NOTEBOOK)) == {"orders_by_user", "product_ratings"}
 
 
-def test_orders_per_user_solution_passes(sqlite_engine: Engine, solution: Any) -> None:
-    result = check("02-orders-per-user", solution.orders_by_user, engine=sqlite_engine)
+# ------------------------------------------------------------------ 02-orders-per-user
+
+
+def test_orders_per_user_solution_passes(engine: Engine, solution: Any) -> None:
+    result = check("02-orders-per-user", solution.orders_by_user, engine=engine)
     assert result.ok, result.message
-    assert result.details["count"] == 1
+    assert result.details["count"] == 1 and "unseen dataset" in result.message
 
 
-def test_orders_per_user_starter_fails_with_a_hint(sqlite_engine: Engine) -> None:
-    result = check("02-orders-per-user", notebook_starters(NOTEBOOK)["orders_by_user"], engine=sqlite_engine)
-    assert_failed_with_hint(result, "ran 100 SQL statements", "N+1", "WHERE user_id IN")
+@pytest.mark.parametrize("fn", alternatives.ORDERS_PER_USER, ids=name)
+def test_orders_per_user_alternatives_pass(engine: Engine, fn: Callable[..., Any]) -> None:
+    result = check("02-orders-per-user", fn, engine=engine)
+    assert result.ok, result.message
 
 
-def test_loader_option_solution_and_reference_pass(sqlite_engine: Engine, solution: Any) -> None:
+def test_orders_per_user_starter_fails_with_the_symptom(engine: Engine) -> None:
+    result = check("02-orders-per-user", notebook_starters(NOTEBOOK)["orders_by_user"], engine=engine)
+    assert_failed_with_hint(result, "sent 100 SQL statements, at most 2 allowed",
+                            "ran 100 times", "hint: it sends one query per user")
+    assert " IN " not in result.message  # the symptom, not the fix
+
+
+@pytest.mark.parametrize(("cheat", "fragment"), cheats.ORDERS_PER_USER,
+                         ids=[name(c) for c, _ in cheats.ORDERS_PER_USER])
+def test_orders_per_user_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragment: str) -> None:
+    ids = sample_user_ids(engine)
+    assert dict(cheat(engine, ids)) == orders_by_user_reference(engine, ids)  # right, only hidden
+    assert_failed_with_hint(check("02-orders-per-user", cheat, engine=engine), "sent 100 SQL statements", fragment)
+
+
+def test_orders_per_user_bounds_the_rows(engine: Engine) -> None:
+    def every_order(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+        result: dict[int, list[int]] = {uid: [] for uid in user_ids}
+        with engine.connect() as conn:
+            for uid, oid in conn.execute(sa.text("SELECT user_id, id FROM orders ORDER BY id")):
+                if uid in result:
+                    result[uid].append(oid)
+        return result
+
+    assert_failed_with_hint(check("02-orders-per-user", every_order, engine=engine), "rows from the database",
+                            "reads orders of other users")
+
+
+# ------------------------------------------------------------------ 02-loader-option
+
+
+def test_loader_option_solution_and_reference_pass(engine: Engine, solution: Any) -> None:
     for fn in (solution.product_ratings, product_ratings_reference):
-        result = check("02-loader-option", fn, engine=sqlite_engine)
+        result = check("02-loader-option", fn, engine=engine)
         assert result.ok, result.message
         assert result.details["count"] == 2 and "30 products" in result.message
 
 
-def test_loader_option_starter_fails_with_a_hint(sqlite_engine: Engine) -> None:
-    result = check("02-loader-option", notebook_starters(NOTEBOOK)["product_ratings"], engine=sqlite_engine)
-    assert_failed_with_hint(result, "ran 31 SQL statements", "N+1", "reviews", "selectinload(Product.reviews)")
+@pytest.mark.parametrize("fn", alternatives.LOADER_OPTION, ids=name)
+def test_loader_option_alternatives_pass(engine: Engine, fn: Callable[..., Any]) -> None:
+    result = check("02-loader-option", fn, engine=engine)
+    assert result.ok, result.message
 
 
-def joined_ratings(engine: Engine) -> list[tuple[int, str, int, float | None]]:
-    with Session(engine) as session:
-        stmt = sa.select(Product).order_by(Product.id).limit(30).options(joinedload(Product.reviews))
-        return [(p.id, p.name, len(p.reviews),
-                 round(sum(r.rating for r in p.reviews) / len(p.reviews), 2) if p.reviews else None)
-                for p in session.scalars(stmt).unique()]
+def test_sql_rounding_differs_and_passes_within_the_tolerance(engine: Engine) -> None:
+    sql = {row[0]: row[3] for row in alternatives.ratings_sql_round(engine)}
+    python = {row[0]: row[3] for row in product_ratings_reference(engine)}
+    assert all(abs(float(sql[i]) - python[i]) <= 0.0100001 for i in python if python[i] is not None)
 
 
-def test_loader_option_accepts_joinedload(sqlite_engine: Engine) -> None:
-    result = check("02-loader-option", joined_ratings, engine=sqlite_engine)
-    assert result.ok and result.details["count"] == 1, result.message
+def test_loader_option_starter_fails_with_the_symptom_only(engine: Engine) -> None:
+    result = check("02-loader-option", notebook_starters(NOTEBOOK)["product_ratings"], engine=engine)
+    assert_failed_with_hint(result, "sent 31 SQL statements", "one statement ran 30 times",
+                            "hint: it sends one query per product", "%%queries")
+    assert "reviews" not in result.message and "selectinload" not in result.message  # left for the learner to find
 
 
-def test_loader_option_checks_the_result(sqlite_engine: Engine) -> None:
-    def unrounded(engine: Engine) -> list[tuple[int, str, int, float | None]]:
-        return [(i, name, n, None if avg is None else avg + 0.001) for i, name, n, avg in joined_ratings(engine)]
+@pytest.mark.parametrize(("cheat", "fragment"), cheats.LOADER_OPTION, ids=[name(c) for c, _ in cheats.LOADER_OPTION])
+def test_loader_option_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragment: str) -> None:
+    assert list(cheat(engine)) == product_ratings_reference(engine)  # right, only wasteful
+    assert_failed_with_hint(check("02-loader-option", cheat, engine=engine), fragment)
 
-    assert_failed_with_hint(check("02-loader-option", unrounded, engine=sqlite_engine), "not the right ones")
-    assert_failed_with_hint(check("02-loader-option", lambda engine: joined_ratings(engine)[:10], engine=sqlite_engine),
-                            "has 10 items instead of 30")
+
+def test_loader_option_checks_the_result(engine: Engine) -> None:
+    def off_by_a_tenth(engine: Engine) -> list[tuple[int, str, int, float | None]]:
+        rows = alternatives.ratings_joinedload(engine)
+        return [(i, n, c, None if avg is None else avg + 0.1) for i, n, c, avg in rows]
+
+    assert_failed_with_hint(check("02-loader-option", off_by_a_tenth, engine=engine), "not the right ones")
+    assert_failed_with_hint(check("02-loader-option", lambda engine: alternatives.ratings_joinedload(engine)[:10],
+                                  engine=engine), "has 10 items instead of 30")
 
 
 def test_loader_option_reports_a_crash(sqlite_engine: Engine) -> None:
@@ -85,12 +141,3 @@ def test_loader_option_reports_a_crash(sqlite_engine: Engine) -> None:
         raise KeyError("rating")
 
     assert_failed_with_hint(check("02-loader-option", broken, engine=sqlite_engine), "broken raised KeyError")
-
-
-@pytest.mark.postgres
-def test_chapter_02_exercises_on_postgres(pg_dataset_engine: Engine, solution: Any) -> None:
-    assert check("02-orders-per-user", solution.orders_by_user, engine=pg_dataset_engine).ok
-    assert check("02-loader-option", solution.product_ratings, engine=pg_dataset_engine).ok
-    found = notebook_starters(NOTEBOOK)
-    assert_failed_with_hint(check("02-orders-per-user", found["orders_by_user"], engine=pg_dataset_engine), "N+1")
-    assert_failed_with_hint(check("02-loader-option", found["product_ratings"], engine=pg_dataset_engine), "N+1")

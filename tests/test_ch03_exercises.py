@@ -1,12 +1,18 @@
-"""Chapter 03 exercise: the reference passes, the starter fails with a hint; costs are counted, not guessed."""
+"""Chapter 03 exercise: the reference passes, the starter fails with a hint; costs are measured, not modelled.
+
+A clock that counts executed Python lines stands in for time (no timing asserts); on the small test dataset
+the ratios are smaller than at scale 1, hence a tolerance of 2x here instead of the check's 3x.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import notebook_starters
+from conftest import LineClock, notebook_starters
 from sqlalchemy.engine import Engine
 
 from perflab.errors import PerflabError
@@ -26,6 +32,11 @@ from tools import nbtools
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03-lazy-vs-eager.ipynb"
 
 
+def pick(fn: Callable[..., Any], engine: Engine) -> CheckResult:
+    with LineClock() as clock:
+        return check("03-pick-strategy", fn, engine=engine, runs=1, clock=clock, tolerance=2.0)
+
+
 def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
     assert result.ok is False, result.message
     assert "hint" in str(result) and result.details["hint"]
@@ -36,23 +47,23 @@ def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
 
 def test_the_solution_passes(sqlite_engine: Engine) -> None:
     solution = nbtools.load_solution(NOTEBOOK)
-    result = check("03-pick-strategy", solution.pick_strategy, engine=sqlite_engine)
+    result = pick(solution.pick_strategy, sqlite_engine)
     assert result.ok, result.message
-    assert "all 3 picks are the cheapest" in result.message
+    assert "all 3 picks are the cheapest option or within 2x of it" in result.message
     assert result.details["picks"] == {p: pick_strategy_reference(p) for p in PATTERNS}
 
 
 def test_the_notebook_starter_fails_with_a_hint(sqlite_engine: Engine) -> None:
     found = notebook_starters(NOTEBOOK)
     assert set(found) == {"pick_strategy"}
-    result = check("03-pick-strategy", found["pick_strategy"], engine=sqlite_engine)
-    assert_failed_with_hint(result, "2 of 3 picks are not the cheapest", "profile: joined", "vs lazy",
-                            "heavy-customers: joined", "vs selectin", "never touches user.orders")
+    result = pick(found["pick_strategy"], sqlite_engine)
+    assert_failed_with_hint(result, "1 of 3 picks cost more than 2x the cheapest", "profile: joined", "vs lazy",
+                            "hint: profile: does this page read user.orders at all?")
 
 
 def test_all_lazy_fails_on_the_eager_patterns(sqlite_engine: Engine) -> None:
-    result = check("03-pick-strategy", lambda pattern: "lazy", engine=sqlite_engine)
-    assert_failed_with_hint(result, "order-list: lazy", "heavy-customers: lazy", "many-to-one")
+    result = pick(lambda pattern: "lazy", sqlite_engine)
+    assert_failed_with_hint(result, "order-list: lazy", "heavy-customers: lazy", "count the statements")
 
 
 def test_a_strategy_that_is_not_an_option_fails(sqlite_engine: Engine) -> None:
@@ -71,7 +82,7 @@ def test_costs_are_counted(sqlite_engine: Engine) -> None:
     heavy = {s: costs["heavy-customers", s] for s in STRATEGIES}
     assert heavy["joined"].statements == 1 and heavy["subquery"].statements == 3
     assert heavy["joined"].values > 2 * heavy["selectin"].values  # the JOIN repeats user and order columns
-    assert all(c.model_ms == c.statements + c.values / 1000 for c in costs.values())
+    assert all(c.model_ms == c.seconds * 1000 + c.statements for c in costs.values())
 
 
 def test_transferred_counts_rows_and_values(sqlite_engine: Engine) -> None:
@@ -103,6 +114,6 @@ def test_heaviest_customers_needs_orders(empty_sqlite_engine: Engine) -> None:
 
 @pytest.mark.postgres
 def test_pick_strategy_on_postgres(pg_dataset_engine: Engine) -> None:
-    assert check("03-pick-strategy", pick_strategy_reference, engine=pg_dataset_engine).ok
+    assert pick(pick_strategy_reference, pg_dataset_engine).ok
     starter = notebook_starters(NOTEBOOK)["pick_strategy"]
-    assert_failed_with_hint(check("03-pick-strategy", starter, engine=pg_dataset_engine), "not the cheapest")
+    assert_failed_with_hint(pick(starter, pg_dataset_engine), "profile: joined")

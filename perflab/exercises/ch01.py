@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from perflab.exercises import (
-    CheckResult,
-    _fn_name,
-    check_result,
-    check_speedup,
-    exercise,
-    passed,
-    require,
-    run_learner,
-)
+from perflab.display import fn_name
+from perflab.exercises import CheckResult, check_result, error_result, exercise, failed, passed, require, run_learner
+from perflab.exercises.unseen import UNSEEN_HINT, unseen_engine
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-#: The fixed report must be at least this many times faster than the original (typically 15-30x on SQLite).
-SPEEDUP_FLOOR = 5.0
+#: The fixed report must be at least this many times faster than the original. Correct solutions measured 5.4x
+#: (ORM objects, PostgreSQL) to 31x (python -m tools.bench.exercises --runs 5): the floor keeps a margin below
+#: the slowest of them, and far above the original (1.0x) and the original behind a cache (1.0x on fresh calls).
+SPEEDUP_FLOOR = 3.0
 
 
 def _report_rows(engine: Engine, status: str) -> tuple[Sequence[Any], Sequence[Any]]:
@@ -73,9 +69,65 @@ def revenue_by_category_reference(engine: Engine, status: str = "pending") -> di
     return dict(revenue)
 
 
+#: Order statuses the check times: the smaller ones, so the original takes about a second in all at scale 1.
+TIMED_STATUSES = ("pending", "cancelled")
+
+_SLOW = "it is about as slow as the original: profile it (cProfile, %lprun) to find where the time goes"
+
+
+def _fresh(engine: Engine) -> Engine:
+    """A new engine object on the same pool: a cache keyed on the arguments (functools.lru_cache) misses."""
+    return engine.execution_options()
+
+
+def _timed(fn: Callable[..., Any], args: tuple[Any, ...], clock: Callable[[], float]) -> tuple[Any, float]:
+    """(result, seconds) of one call, with the garbage collector off as perflab.measure does."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = clock()
+        value = fn(*args)
+        return value, clock() - start
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def hot_spot(fn: Callable[..., Any], *args: Any) -> str:
+    """Where one call of ``fn`` spends most of its time, from cProfile: a function of the learner's, or a library's.
+
+    >>> hot_spot(sorted, range(10))  # doctest: +ELLIPSIS
+    '...'
+    """
+    import cProfile
+    import pstats
+
+    from perflab.callsite import is_library_file
+
+    profile = cProfile.Profile()
+    try:
+        profile.runcall(fn, *args)
+    except Exception:
+        return ""
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    total = sum(tt for _cc, _nc, tt, _ct, _callers in stats.values()) or 1.0
+    own = {key: value for key, value in stats.items()
+           if key[0] != "~" and not is_library_file(key[0]) and not key[2].startswith("<")
+           and key[2] != getattr(fn, "__name__", "")}
+    if own:
+        (_file, _line, func), (_cc, calls, _tt, cumulative, _callers) = max(own.items(), key=lambda kv: kv[1][3])
+        if cumulative > total / 2:
+            return f"{cumulative / total:.0%} of its time goes to {func} ({calls:,} calls)"
+    (file, _line, func), (_cc, calls, tt, _ct, _callers) = max(stats.items(), key=lambda kv: kv[1][2])
+    return f"its busiest function is {func} ({tt / total:.0%} of the time, {calls:,} calls)"
+
+
 @exercise(
     "01-slow-report",
     hints=(
+        _SLOW,
         "Profile it before you change anything (%lprun -f revenue_by_category ..., or cProfile): one function "
         "takes nearly all the time.",
         "category_of walks the whole products list for every order item: items × products steps. Build a dict "
@@ -86,24 +138,42 @@ def revenue_by_category_reference(engine: Engine, status: str = "pending") -> di
     reference=revenue_by_category_reference,
 )
 def _check_slow_report(learner_fn: Callable[..., Any], *, engine: Engine, floor: float = SPEEDUP_FLOOR,
-                       status: str | None = None, budget: float = 0.2,
+                       statuses: Sequence[str] = TIMED_STATUSES,
                        clock: Callable[[], float] | None = None) -> CheckResult:
-    """revenue_by_category(engine) -> {category: cents} of pending orders, unchanged, and much faster.
+    """revenue_by_category(engine, status) -> {category: cents}, unchanged, and much faster than the original.
 
-    ``status`` (tests): call ``learner_fn(engine, status)`` instead, e.g. "delivered" for more rows on a
-    small dataset. ``clock``: a fake clock for tests (see perflab.exercises.check_speedup).
+    Every call is fresh: a new engine object each time and each status once, so a function that remembers
+    its answers (``functools.lru_cache``) gains nothing; each timed result is also checked. The function
+    runs on an unseen dataset too. The speedup is the original's total time over the function's, over
+    ``statuses``. ``clock``: a fake clock for tests.
     """
-    name = _fn_name(learner_fn)
-    args = (engine,) if status is None else (engine, status)
-    expected = revenue_by_category_reference(*args)
-    got = run_learner(learner_fn, *args, name=name)
-    require(check_result(got, expected, what=f"{name}(engine)",
-                         hint="the report must not change: cents (ints) per category, for pending orders"))
-    speed = require(check_speedup(
-        lambda: learner_fn(*args), lambda: slow_revenue_by_category(*args), floor, budget=budget,
-        clock=clock, name=name,
-        hint="profile it: the hot spot is the lookup of each item's category; a dict built once makes "
-             "each lookup constant time",
-    ))
-    return passed(f"{name} gives the same report {speed.details['speedup']:.1f}x faster than the original "
-                  f"(at least {floor:g}x needed)", **speed.details)
+    import time
+
+    name = fn_name(learner_fn)
+    timer = clock or time.perf_counter
+    unseen = unseen_engine(engine)
+    got = run_learner(learner_fn, _fresh(unseen), statuses[0], name=name)
+    require(check_result(got, revenue_by_category_reference(unseen, statuses[0]), hint=UNSEEN_HINT,
+                         what=f"{name}(engine) on a second dataset your notebook never showed"))
+    fast = slow = 0.0
+    for status in statuses:
+        expected = revenue_by_category_reference(engine, status)  # also warms the database's cache
+        try:
+            got, seconds = _timed(learner_fn, (_fresh(engine), status), timer)
+        except Exception as exc:
+            return error_result(name, exc)
+        require(check_result(got, expected, what=f"{name}(engine, {status!r})",
+                             hint="the report must not change: cents (ints) per category, for orders of that status"))
+        fast += seconds
+        slow += _timed(slow_revenue_by_category, (_fresh(engine), status), timer)[1]
+    speedup = slow / fast if fast > 0 else math.inf
+    details = {"speedup": speedup, "fast": fast, "slow": slow, "statuses": tuple(statuses)}
+    if speedup < floor:
+        hint = _SLOW
+        if speedup >= 1.5:  # changed, not yet enough: say where its time goes now
+            spot = hot_spot(learner_fn, _fresh(engine), statuses[0])
+            hint = f"profile it again: {spot}" if spot else hint
+        return failed(f"{name} is only {speedup:.1f}x as fast as the original, at least {floor:g}x needed", hint,
+                      **details)
+    return passed(f"{name} gives the same report {speedup:.1f}x faster than the original (at least {floor:g}x "
+                  "needed), on fresh calls and on an unseen dataset", **details)

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from perflab.display import fn_name
 from perflab.errors import PerflabError
-from perflab.exercises import (
-    CheckResult,
-    _fn_name,
-    check_query_count,
-    check_result,
-    exercise,
-    passed,
-    require,
-)
+from perflab.exercises import CheckResult, check_query_count, check_result, exercise, passed, require
+from perflab.exercises.unseen import UNSEEN_HINT, both_datasets
+from perflab.exercises.values import conform
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -57,10 +53,13 @@ def sample_user_ids(engine: Engine, n: int = 100) -> list[int]:
     return [ids[i * len(ids) // n] for i in range(n)]
 
 
+_ONE_PER_USER = "it sends one query per user: ask the database once for the orders of all these users"
+
+
 @exercise(
     "02-orders-per-user",
     hints=(
-        "Ask the database once for the orders of all these users, instead of once per user.",
+        _ONE_PER_USER,
         "SELECT user_id, id FROM orders WHERE user_id IN (...) ORDER BY user_id, id — in SQLAlchemy "
         "select(Order.user_id, Order.id).where(Order.user_id.in_(user_ids)); start from {uid: [] for uid in "
         "user_ids} so users without orders map to [].",
@@ -69,25 +68,35 @@ def sample_user_ids(engine: Engine, n: int = 100) -> list[int]:
 )
 def _check_orders_per_user(learner_fn: Callable[..., Any], *, engine: Engine,
                            user_ids: Sequence[int] | None = None, max_queries: int = 2) -> CheckResult:
-    """orders_by_user(engine, user_ids) -> {user_id: sorted order ids}, in at most 2 SQL statements."""
-    ids = list(user_ids) if user_ids is not None else sample_user_ids(engine)
-    expected = orders_by_user_reference(engine, ids)
-    name = _fn_name(learner_fn)
-    counted = check_query_count(
-        lambda: learner_fn(engine, list(ids)), engine, max_queries, name=name,
-        hint="fetch the orders of all the users in one query with WHERE user_id IN (...)",
-    )
-    if "value" not in counted.details:  # the function raised
-        return counted
-    got = counted.details["value"]
-    missing_hint = ("every user id asked for must be a key, users without orders map to []"
-                    if isinstance(got, Mapping) and len(got) < len(expected) else None)
-    require(check_result(got, expected, ordered=True, what=f"{name}(engine, user_ids)", hint=missing_hint))
-    require(counted)
-    n = counted.details["count"]
-    return passed(f"{name} returns the right orders for {len(ids)} users in {n} SQL statement"
-                  f"{'' if n == 1 else 's'} (no N+1)", **counted.details)
+    """orders_by_user(engine, user_ids) -> {user_id: sorted order ids}, in at most 2 SQL statements.
 
+    Runs on the course's dataset (100 users, or ``user_ids``) and on an unseen one; statements are
+    counted at the DBAPI level (a raw connection or another engine counts too) and the rows sent back
+    may not exceed the users' orders plus one row per user.
+    """
+    name = fn_name(learner_fn)
+    counted = None
+    asked = 0
+    for db, where in both_datasets(engine):
+        ids = list(user_ids) if user_ids is not None and not where else sample_user_ids(db)
+        expected = orders_by_user_reference(db, ids)
+        asked = asked or len(ids)
+        counted = check_query_count(
+            partial(learner_fn, db, list(ids)), db, max_queries, name=name, hint=_ONE_PER_USER,
+            max_rows=len(ids) + sum(map(len, expected.values())),
+            rows_hint="it reads orders of other users too: let the database pick the orders of these users",
+        )
+        if "value" not in counted.details:  # the function raised
+            return counted
+        got = conform(counted.details["value"], expected)
+        missing_hint = ("every user id asked for must be a key, users without orders map to []"
+                        if isinstance(got, Mapping) and len(got) < len(expected) else UNSEEN_HINT if where else None)
+        require(check_result(got, expected, ordered=True, what=f"{name}(engine, user_ids){where}", hint=missing_hint))
+        require(counted)
+    assert counted is not None
+    n = counted.details["count"]
+    return passed(f"{name} returns the right orders for {asked} users in {n} SQL statement{'' if n == 1 else 's'} "
+                  "(no N+1), on the course's data and on an unseen dataset", **counted.details)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -121,10 +130,16 @@ def product_ratings_reference(engine: Engine, limit: int = RATED_PRODUCTS) -> li
     return result
 
 
+#: Averages may differ by this much: SQL's ROUND(AVG(...), 2) rounds 3.625 up, Python's round() to even.
+AVERAGE_TOLERANCE = 0.01
+
+_FIND_IT = "it sends one query per product: find it with %%queries (which statement runs once per product?)"
+
+
 @exercise(
     "02-loader-option",
     hints=(
-        "Run the function under %%queries: which statement runs once per product?",
+        _FIND_IT,
         "Each `product.reviews` is a lazy load (one SELECT per product). Load the reviews together with the "
         "products: add .options(selectinload(Product.reviews)) to the select (from sqlalchemy.orm import "
         "selectinload).",
@@ -134,17 +149,30 @@ def product_ratings_reference(engine: Engine, limit: int = RATED_PRODUCTS) -> li
     reference=product_ratings_reference,
 )
 def _check_loader_option(learner_fn: Callable[..., Any], *, engine: Engine, max_queries: int = 2) -> CheckResult:
-    """product_ratings(engine) -> [(id, name, reviews, average rating)], in at most 2 SQL statements."""
-    expected = product_ratings_reference(engine)
-    name = _fn_name(learner_fn)
-    counted = check_query_count(
-        lambda: learner_fn(engine), engine, max_queries, name=name,
-        hint="load the reviews with the products: select(Product)...options(selectinload(Product.reviews))",
-    )
-    if "value" not in counted.details:  # the function raised
-        return counted
-    require(check_result(counted.details["value"], expected, ordered=True, what=f"{name}(engine)"))
-    require(counted)
+    """product_ratings(engine) -> [(id, name, reviews, average rating)], in at most 2 SQL statements.
+
+    Runs on the course's dataset and on an unseen one; statements are counted at the DBAPI level, the
+    rows sent back may not exceed the products plus their reviews (and 30 spare for a JOIN), averages
+    may differ by :data:`AVERAGE_TOLERANCE`, and rows may be lists or tuples.
+    """
+    name = fn_name(learner_fn)
+    counted = None
+    for db, where in both_datasets(engine):
+        expected = product_ratings_reference(db)
+        reviews = sum(n for _, _, n, _ in expected)
+        counted = check_query_count(
+            partial(learner_fn, db), db, max_queries, name=name, hint=_FIND_IT, show_sql=False,
+            max_rows=2 * len(expected) + reviews,
+            rows_hint=f"it reads reviews of other products too: load only the reviews of these {len(expected)} "
+                      "products",
+        )
+        if "value" not in counted.details:  # the function raised
+            return counted
+        require(check_result(counted.details["value"], expected, ordered=True, what=f"{name}(engine){where}",
+                             tolerance=AVERAGE_TOLERANCE, hint=UNSEEN_HINT if where else None))
+        require(counted)
+    assert counted is not None
     n = counted.details["count"]
-    return passed(f"{name} returns the same ratings for {len(expected)} products in {n} SQL statement"
-                  f"{'' if n == 1 else 's'} (no lazy loads)", **counted.details)
+    return passed(f"{name} returns the same ratings for {RATED_PRODUCTS} products in {n} SQL statement"
+                  f"{'' if n == 1 else 's'} (no lazy loads; averages within {AVERAGE_TOLERANCE:g}), on the course's "
+                  "data and on an unseen dataset", **counted.details)

@@ -4,11 +4,12 @@
 >>> sorted(PATTERNS), STRATEGIES
 (['heavy-customers', 'order-list', 'profile'], ('lazy', 'joined', 'selectin', 'subquery'))
 
-The check of "03-pick-strategy" runs each access pattern once with every loading strategy, counts
-the statements and the values the database sent (rows × columns, counted by running each recorded
-statement again), and prices them with a fixed model: :data:`ROUND_TRIP_MS` per statement plus
-:data:`VALUE_US` per value. The model makes the verdict deterministic; the measured time is kept as
-secondary information in the result's ``details["table"]``.
+The check of "03-pick-strategy" measures: it runs each access pattern with every loading strategy,
+interleaved, :data:`RUNS` times, and prices each by its median time here plus :data:`ROUND_TRIP_MS` per
+statement (what each round trip costs on a database one network hop away; an in-process SQLite has
+none). A pick passes when it costs at most :data:`TOLERANCE` times the cheapest option: options that
+close are a matter of the machine, not of the choice. Statements and values sent are counted too
+(rows × columns, by running each recorded statement again) and shown in ``details["table"]``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from perflab.display import fn_name
 from perflab.errors import PerflabError
-from perflab.exercises import CheckResult, _fn_name, exercise, failed, passed, run_learner
+from perflab.exercises import CheckResult, exercise, failed, passed, run_learner
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,12 +30,16 @@ if TYPE_CHECKING:
 
 #: The loading strategies a learner can pick from.
 STRATEGIES = ("lazy", "joined", "selectin", "subquery")
-#: Model cost of one statement: a round trip to a database on the same network.
+#: What a round trip to a database one network hop away costs, added per statement to the measured time.
 ROUND_TRIP_MS = 1.0
-#: Model cost of one value (one column of one row) sent, decoded and turned into objects.
-VALUE_US = 1.0
-#: How the messages name the model.
-MODEL = f"model: {ROUND_TRIP_MS:g} ms a statement + {VALUE_US:g} µs a value"
+#: Timed runs of each pattern and strategy (interleaved); the median counts.
+RUNS = 3
+#: A pick passes when it costs at most this many times the cheapest option. Measured at scale 1 (SQLite, three
+#: checks): the wrong picks cost 6-29x the cheapest (eager for the profile, lazy for the lists); joined, selectin
+#: and subquery for the two lists came within 1.0-2.65x of each other, a near-tie that changes from run to run.
+TOLERANCE = 3.0
+#: How the messages name the price.
+MODEL = f"measured here + {ROUND_TRIP_MS:g} ms per statement for the network"
 
 
 @dataclass(frozen=True)
@@ -120,12 +126,9 @@ PATTERNS: dict[str, Pattern] = {p.name: p for p in (
 )}
 
 _HINTS = {
-    "profile": "the page never touches user.orders: loading them eagerly sends rows nobody reads; the default "
-               "lazy loading sends one small statement",
-    "order-list": "many-to-one: each order has exactly one customer, so a JOIN adds columns, not rows, and "
-                  "everything comes back in one statement (joinedload)",
-    "heavy-customers": "nested collections: a JOIN repeats each user and order on every item row; selectinload "
-                       "sends one narrow IN query per level (per 500 parents) instead",
+    "profile": "does this page read user.orders at all? Loading them eagerly sends rows nobody reads",
+    "order-list": "count the statements your pick sends for 200 orders, and what each customer adds to a row",
+    "heavy-customers": "count the values each option sends: what does a JOIN repeat on every item row?",
 }
 
 
@@ -142,11 +145,11 @@ class Cost:
 
     @property
     def model_ms(self) -> float:
-        """The model's price: ROUND_TRIP_MS per statement plus VALUE_US per value."""
-        return self.statements * ROUND_TRIP_MS + self.values * VALUE_US / 1000
+        """The price: the measured milliseconds plus ROUND_TRIP_MS per statement."""
+        return self.seconds * 1000 + self.statements * ROUND_TRIP_MS
 
     def describe(self) -> str:
-        """``≈ 3.0 ms (1 statement, 2,000 values)``: the model's price and what it counts."""
+        """``≈ 3.0 ms (1 statement, 2,000 values)``: the price and what was sent."""
         s = "" if self.statements == 1 else "s"
         return f"≈ {_ms(self.model_ms)} ({self.statements:,} statement{s}, {self.values:,} values)"
 
@@ -173,7 +176,8 @@ def transferred(engine: Engine, statements: list[Any]) -> tuple[int, int]:
     return rows, values
 
 
-def measure_pattern(engine: Engine, pattern: str, strategy: str, customers: list[int] | None = None) -> Cost:
+def measure_pattern(engine: Engine, pattern: str, strategy: str, customers: list[int] | None = None,
+                    clock: Callable[[], float] = time.perf_counter) -> Cost:
     """Run one access pattern with one strategy: count its statements and values, time it (one run).
 
     >>> measure_pattern(engine, "order-list", "joined").statements  # doctest: +SKIP
@@ -194,9 +198,9 @@ def measure_pattern(engine: Engine, pattern: str, strategy: str, customers: list
     gc.disable()  # one timed run: keep a garbage collection pass out of it, as perflab.measure does
     try:
         with query_log(engine) as log:
-            start = time.perf_counter()
+            start = clock()
             run(engine, strategy, customers)
-            seconds = time.perf_counter() - start
+            seconds = clock() - start
     finally:
         if gc_was_on:
             gc.enable()
@@ -204,10 +208,26 @@ def measure_pattern(engine: Engine, pattern: str, strategy: str, customers: list
     return Cost(pattern, strategy, log.count, rows, values, seconds)
 
 
-def strategy_costs(engine: Engine) -> list[Cost]:
-    """Every pattern with every strategy (about 2 s at scale 1, mostly the lazy heavy-customers run)."""
+def strategy_costs(engine: Engine, runs: int = RUNS, clock: Callable[[], float] = time.perf_counter) -> list[Cost]:
+    """Every pattern with every strategy, ``runs`` times interleaved; each Cost holds the median time.
+
+    About 2 s a run at scale 1, mostly the lazy heavy-customers run; an option that costs more than
+    twice :data:`TOLERANCE` times the cheapest after the first run is not timed again.
+    """
+    import dataclasses
+    import statistics
+
     customers = heaviest_customers(engine, 3)
-    return [measure_pattern(engine, p, s, customers) for p in PATTERNS for s in STRATEGIES]
+    keys = [(p, s) for p in PATTERNS for s in STRATEGIES]
+    timed: dict[tuple[str, str], list[Cost]] = {key: [] for key in keys}
+    for run in range(max(1, runs)):
+        if run == 1:
+            cheapest = {p: min(timed[(p, s)][0].model_ms for s in STRATEGIES) for p in PATTERNS}
+            keys = [(p, s) for p, s in keys if timed[(p, s)][0].model_ms <= 2 * TOLERANCE * cheapest[p]]
+        for p, s in keys:
+            timed[(p, s)].append(measure_pattern(engine, p, s, customers, clock))
+    return [dataclasses.replace(timed[key][0], seconds=statistics.median(c.seconds for c in timed[key]))
+            for key in timed]
 
 
 def costs_table(costs: list[Cost]) -> pd.DataFrame:
@@ -217,7 +237,7 @@ def costs_table(costs: list[Cost]) -> pd.DataFrame:
     best = {p: min((c for c in costs if c.pattern == p), key=lambda c: c.model_ms).strategy for p in PATTERNS}
     return pd.DataFrame([{
         "pattern": c.pattern, "strategy": c.strategy, "statements": c.statements, "rows": c.rows,
-        "values": c.values, "model_ms": round(c.model_ms, 1), "measured_ms": round(c.seconds * 1e3, 1),
+        "values": c.values, "measured_ms": round(c.seconds * 1e3, 1), "priced_ms": round(c.model_ms, 1),
         "best": "✅" if best[c.pattern] == c.strategy else "",
     } for c in costs])
 
@@ -243,9 +263,14 @@ def pick_strategy_reference(pattern: str) -> str:
     ),
     reference=pick_strategy_reference,
 )
-def _check_pick_strategy(learner_fn: Callable[..., Any], *, engine: Engine) -> CheckResult:
-    """pick_strategy(pattern) -> "lazy", "joined", "selectin" or "subquery": the cheapest for each pattern."""
-    name = _fn_name(learner_fn)
+def _check_pick_strategy(learner_fn: Callable[..., Any], *, engine: Engine, runs: int = RUNS,
+                         clock: Callable[[], float] = time.perf_counter, tolerance: float = TOLERANCE) -> CheckResult:
+    """pick_strategy(pattern) -> "lazy", "joined", "selectin" or "subquery": the cheapest for each pattern.
+
+    Each pick is measured against the other options (see the module's docstring). Tests: ``clock`` a
+    deterministic stand-in for time, ``tolerance`` for the ratios a small dataset gives, ``runs``.
+    """
+    name = fn_name(learner_fn)
     picks: dict[str, str] = {}
     for pattern in PATTERNS:
         pick = run_learner(learner_fn, pattern, name=name)
@@ -253,18 +278,18 @@ def _check_pick_strategy(learner_fn: Callable[..., Any], *, engine: Engine) -> C
             return failed(f"{name}({pattern!r}) returned {pick!r}, not one of {', '.join(map(repr, STRATEGIES))}",
                           "return the name of a strategy as a string, e.g. 'selectin'", picks=picks)
         picks[pattern] = pick
-    costs = strategy_costs(engine)
+    costs = strategy_costs(engine, runs, clock)
     table = costs_table(costs)
     by_key = {(c.pattern, c.strategy): c for c in costs}
     wrong = []
     for pattern, pick in picks.items():
         best = min((c for c in costs if c.pattern == pattern), key=lambda c: c.model_ms)
         chosen = by_key[(pattern, pick)]
-        if chosen.model_ms > best.model_ms:
+        if chosen.model_ms > tolerance * best.model_ms:
             wrong.append((pattern, chosen, best))
     details = {"picks": picks, "costs": costs, "table": table}
     if wrong:
-        head = f"{len(wrong)} of {len(picks)} picks are not the cheapest ({MODEL}): "
+        head = f"{len(wrong)} of {len(picks)} picks cost more than {tolerance:g}x the cheapest ({MODEL}): "
         problem = head + "; ".join(f"{p}: {c.strategy} {c.describe()} vs {b.strategy} ≈ {_ms(b.model_ms)}"
                                    for p, c, b in wrong)
         if len(problem) > 240:  # keep the line short: prices only
@@ -273,4 +298,5 @@ def _check_pick_strategy(learner_fn: Callable[..., Any], *, engine: Engine) -> C
         return failed(problem,
                       f"{wrong[0][0]}: {_HINTS[wrong[0][0]]}", **details)
     summary = "; ".join(f"{p} → {pick} ≈ {_ms(by_key[(p, pick)].model_ms)}" for p, pick in picks.items())
-    return passed(f"all {len(picks)} picks are the cheapest option ({MODEL}): {summary}", **details)
+    return passed(f"all {len(picks)} picks are the cheapest option or within {tolerance:g}x of it ({MODEL}): "
+                  f"{summary}", **details)

@@ -6,9 +6,9 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from perflab.display import fn_name
 from perflab.exercises import (
     CheckResult,
-    _fn_name,
     check_complexity,
     check_result,
     exercise,
@@ -53,7 +53,7 @@ def duplicates_input(n: int, seed: int = 17) -> list[int]:
 def _check_find_duplicates(learner_fn: Callable[..., Any], *, sizes: tuple[int, int] = (500, 2_000),
                            budget: float = 0.2, clock: Callable[[], float] | None = None) -> CheckResult:
     """find_duplicates(items) -> the values occurring more than once, each once, in about linear time."""
-    name = _fn_name(learner_fn)
+    name = fn_name(learner_fn)
     what = f"{name}(items)"
     for items in ([], [1, 2, 3], [5, 5, 5], duplicates_input(sizes[0])):
         got = run_learner(learner_fn, list(items), name=name)

@@ -1,0 +1,1 @@
+"""Correct solutions of the exercises in other styles (SQL text, ORM, pandas, other types): each must pass."""

@@ -1,0 +1,54 @@
+"""``python -m tools.bench.exercises [--runs 5] [--pg URL]``: what correct solutions reach in the timed exercise checks.
+
+Runs chapter 01's check on the course dataset (scale 1) with every correct alternative in
+``tests/alternatives/ch01.py`` and the reference, ``--runs`` times each, and prints each one's speedups
+(min / median / max), so the check's floor can be set below what correct answers reach, with margin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+from pathlib import Path
+
+
+def bench_slow_report(engine: object, runs: int, label: str) -> None:
+    """Print the speedups ``01-slow-report`` measures for each correct solution, ``runs`` times each."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+    from alternatives import ch01 as alternatives
+
+    from perflab.exercises import check
+    from perflab.exercises.ch01 import TIMED_STATUSES, revenue_by_category_reference
+
+    print(f"01-slow-report on {label}, statuses {', '.join(TIMED_STATUSES)}, {runs} runs each (floor: 0 = measure)")
+    for fn in [revenue_by_category_reference, *alternatives.ALTERNATIVES]:
+        speedups = []
+        for _ in range(runs):
+            with contextlib.redirect_stdout(io.StringIO()):
+                speedups.append(check("01-slow-report", fn, engine=engine, floor=0).details["speedup"])
+        print(f"  {fn.__name__:<32} min {min(speedups):5.1f}x  median {statistics.median(speedups):5.1f}x  "
+              f"max {max(speedups):5.1f}x")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.exercises", description=__doc__.split("\n")[0],
+                                     epilog="Example: python -m tools.bench.exercises --runs 5")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--pg", default=os.environ.get("PERFLAB_TEST_POSTGRES_URL"),
+                        help="and on PostgreSQL here, schema perflab_bench (default: PERFLAB_TEST_POSTGRES_URL)")
+    args = parser.parse_args(argv)
+    import perflab
+
+    bench_slow_report(perflab.connect(progress=False), args.runs, "SQLite, scale 1")
+    if args.pg:
+        bench_slow_report(perflab.connect(args.pg, schema="perflab_bench", progress=False), args.runs,
+                          "PostgreSQL, scale 1")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

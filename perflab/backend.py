@@ -1,37 +1,44 @@
-"""Where the database is, in a few words, for labels: ``SQLite in this process`` or ``PostgreSQL at host:port``.
+"""Labels that say where an engine's statements run, so a chapter's tables and plots follow the backend.
 
 >>> import sqlalchemy as sa
 >>> describe_backend(sa.create_engine("sqlite://"))
-'SQLite in this process'
+'SQLite in-process'
+>>> describe_backend(sa.create_engine("postgresql://u@db.example:5432/shop"))
+'PostgreSQL over TCP'
 
-Chapters label their measurements with this instead of writing "in-process SQLite" by hand, so a run
-on PostgreSQL (``PERFLAB_DATABASE_URL=postgresql://...``) is labelled for what it is.
+A notebook that runs on SQLite by default and on PostgreSQL in CI (``PERFLAB_DATABASE_URL``) builds its
+labels from these, never from a literal "in-process SQLite".
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from perflab.latency import current_latency, engine_of
 
 
-def describe_backend(engine: object) -> str:
-    """The engine's database in a few words, with the latency injected into it, if any.
+def describe_backend(engine: Any, *, latency: bool = True) -> str:
+    """A short label for where ``engine`` runs its statements, plus any injected latency.
 
     >>> import sqlalchemy as sa
-    >>> describe_backend(sa.create_engine("postgresql+psycopg://u:secret@db.example:5432/shop"))
-    'PostgreSQL at db.example:5432'
-
-    Never shows a password or a database name.
+    >>> from perflab.latency import inject_latency
+    >>> e = sa.create_engine("sqlite://")
+    >>> _ = inject_latency(e, 1)
+    >>> describe_backend(e), describe_backend(e, latency=False)
+    ('SQLite in-process + 1 ms injected latency', 'SQLite in-process')
 
     Parameters:
-        engine: an Engine, Connection or Session (as ``perflab.inject_latency`` takes).
+        engine: an Engine (or a Connection/Session bound to one).
+        latency: add the latency injected with :func:`perflab.inject_latency` (``+ 1 ms injected latency``).
     """
-    eng = engine_of(engine)
-    name = eng.dialect.name
+    target = engine_of(engine)
+    url = target.url
+    name = target.dialect.name
     if name == "sqlite":
-        text = "SQLite in this process"
+        label = "SQLite in-process"
+    elif name == "postgresql":
+        label = "PostgreSQL over TCP" if url.host else "PostgreSQL over a Unix socket"
     else:
-        pretty = {"postgresql": "PostgreSQL", "mysql": "MySQL", "mariadb": "MariaDB"}.get(name, name)
-        host = eng.url.host or "a local socket"
-        text = f"{pretty} at {host}:{eng.url.port}" if eng.url.port else f"{pretty} at {host}"
-    latency = current_latency(eng)
-    return f"{text}, +{latency:g} ms a statement" if latency else text
+        label = f"{name} over {'TCP' if url.host else 'a local connection'}"
+    ms = current_latency(target) if latency else 0.0
+    return f"{label} + {ms:g} ms injected latency" if ms else label

@@ -7,7 +7,7 @@
 Chapter 03 compares lazy and eager loading (by hand and with SQLAlchemy's loader options) page by
 page: :func:`cost` runs a page once under a query log and times it on the local database and on
 one with injected latency; :func:`crossover` finds the share of parents read at which lazy loading
-stops being the cheaper one; :func:`shapes` lists the statements a page sent, one line per shape.
+stops being the cheaper one, and :func:`plot_tradeoff` draws both.
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from perflab.display import plural
 from perflab.errors import PerflabError
 from perflab.memory import peak_kib
-from perflab.queries import QueryLog, Statement, query_log, short_sql
+from perflab.queries import Statement, query_log
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,25 +152,6 @@ def crossover(used: Sequence[float], lazy: Sequence[float], eager: Sequence[floa
         return None
     d0, d1 = lazy[last] - eager[last], lazy[last + 1] - eager[last + 1]
     return float(used[last] + (used[last + 1] - used[last]) * (-d0) / (d1 - d0))
-
-
-def shapes(log: QueryLog, width: int = 150) -> str:
-    """The statements of a query log: their number, then one line per statement shape with its count.
-
-    >>> print(shapes(log))  # doctest: +SKIP
-    2 statements
-        1 × SELECT ... FROM users WHERE users.id IN (?, ...)
-        1 × SELECT ... FROM orders WHERE orders.user_id IN (?, ...)
-
-    Unlike the log's own report it shows no times, so the text is the same on every machine.
-
-    Parameters:
-        log: a finished ``perflab.query_log``. width: longest line of SQL shown.
-    """
-    lines = [plural(log.count, "statement")]
-    for shape, n in Counter(st.shape for st in log.statements).items():
-        lines.append(f"{n:>5} × {short_sql(shape, width)}")
-    return "\n".join(lines)
 
 
 def crossovers(sweep: pd.DataFrame) -> dict[str, float | None]:

@@ -1,4 +1,4 @@
-"""perflab.loading on real databases: statement, row and value counts, crossovers, statement shapes."""
+"""perflab.loading on real databases: statement, row and value counts, memory, crossovers and their plot."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from perflab.loading import (
     crossovers,
     plot_tradeoff,
     quick_ms,
-    shapes,
     transferred,
 )
 from perflab.queries import query_log
@@ -110,18 +109,6 @@ def test_crossover_edges() -> None:
 def test_crossover_bad_input(args: tuple[list[float], ...], message: str) -> None:
     with pytest.raises(PerflabError, match=message):
         crossover(*args)
-
-
-def test_shapes_counts_each_statement_shape_without_times(sqlite_engine: Engine) -> None:
-    with query_log(sqlite_engine) as log:
-        users_with_orders(sqlite_engine)
-    lines = shapes(log).splitlines()
-    assert lines[0] == "21 statements"
-    assert lines[1].strip().startswith("1 × SELECT") and "FROM users" in lines[1]
-    assert lines[2].strip().startswith("20 × SELECT") and "FROM orders WHERE" in lines[2]
-    with query_log(sqlite_engine) as empty:
-        pass
-    assert shapes(empty) == "0 statements"
 
 
 @pytest.mark.postgres

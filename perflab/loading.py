@@ -189,7 +189,7 @@ def plot_tradeoff(sweep: pd.DataFrame, *, local: str = "local", remote: str = "r
     >>> fig = plot_tradeoff(sweep, local="SQLite in this process", remote="+1 ms a round trip")  # doctest: +SKIP
 
     The x axis is symlog (linear below 1%, logarithmic above), so 0%, 1%, 2% and 5% do not overlap;
-    the time axis is logarithmic. A dotted vertical line marks each crossover.
+    the time axis is logarithmic. A grey vertical line marks each crossover; the legends sit below the plots.
 
     Parameters:
         sweep: as for :func:`crossovers`, with the columns ``ms, local``, ``ms, remote`` and ``peak KiB``.
@@ -200,7 +200,7 @@ def plot_tradeoff(sweep: pd.DataFrame, *, local: str = "local", remote: str = "r
 
     _check_sweep(sweep)
     where = crossovers(sweep)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 5.8), layout="constrained")
     for color, loading in (("C0", "lazy"), ("C1", "eager")):
         rows = sweep[sweep["loading"] == loading].sort_values("used")
         left.plot(rows["used"], rows[REMOTE], "-o", color=color, ms=3, label=f"{loading}, {remote}")
@@ -212,13 +212,14 @@ def plot_tradeoff(sweep: pd.DataFrame, *, local: str = "local", remote: str = "r
         if share is not None:
             ax.axvline(share, color="grey", linestyle=style, linewidth=1, label=f"crossover, {name}: {share:.1f}%")
     for ax in (left, right):
-        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xscale("symlog", linthresh=1, linscale=0.5)
+        ax.set_xlim(-0.3, 130)  # no empty negative decade on the left
         ax.xaxis.set_major_locator(FixedLocator(list(_TICKS)))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xticklabels([f"{t}%" for t in _TICKS])
         ax.set_xlabel("share of the users whose orders are read")
-        ax.legend(fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.13))
     left.set(yscale="log", ylabel="ms per page (log scale)", title="time")
     right.set(ylabel="peak MiB (tracemalloc)", title="memory")
-    fig.tight_layout()
     return fig

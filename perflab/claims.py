@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 POINT_TOLERANCE = 1.25
 
 SUMMARY = "Summary: Performance Wins"
+SECTION_4 = "§4 Lazy Loading vs Eager Loading"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Claim:
     (the range; ``low == high`` for a single figure), ``unit`` ("x faster", "x less bandwidth", ...),
     ``section`` (where the chapter says it, e.g. "§3 N+1 Query Problem"), ``text`` (our own wording),
     ``book`` (how the chapter writes the number when it is not a plain ratio, e.g. "43% faster").
+    A claim the book makes without a figure ("saves memory") is open-ended: ``high=math.inf``.
     """
 
     key: str
@@ -69,8 +71,15 @@ class Claim:
         return self.low == self.high
 
     @property
+    def is_open(self) -> bool:
+        """True for a claim with no upper end (``high`` is infinite): "saves memory" is any ratio above 1."""
+        return math.isinf(self.high)
+
+    @property
     def figure(self) -> str:
-        """The claim as a short figure: ``'10-50x faster'``, ``'400x faster'``."""
+        """The claim as a short figure: ``'10-50x faster'``, ``'400x faster'``, ``'>1x faster'`` (open-ended)."""
+        if self.is_open:
+            return f">{self.low:g}{self.unit}"
         if self.is_point:
             return f"{self.low:g}{self.unit}"
         return f"{self.low:g}-{self.high:g}{self.unit}"
@@ -148,6 +157,20 @@ _ALL = [
     _c("case_study", "dashboard endpoint, all fixes", 14, 14, "x faster", "§11 Real-World Performance Tuning",
        "One endpoint after fixing its N+1, caching and running independent calls in parallel.",
        "14x faster (1400 ms → 100 ms)"),
+    # §4's pros and cons of lazy and eager loading (chapter 03). The book gives no figures: "saves memory"
+    # and "faster initial load" are open-ended (any ratio above 1); "single query" is 1 statement where lazy
+    # loading sends 1001 for 1000 users (the book's own count in §3).
+    _c("lazy_saves_memory", "lazy loading saves memory", 1, math.inf, "x less memory than eager", SECTION_4,
+       "Loading related rows only when they are read needs less memory than loading them all up front.",
+       "Saves memory"),
+    _c("lazy_initial_load", "lazy loading, faster initial load", 1, math.inf, "x faster than eager", SECTION_4,
+       "Loading the parents alone is faster than loading the parents with all their related rows.",
+       "Faster initial load"),
+    _c("eager_single_query", "eager loading, a single query", 1001, 1001, "x fewer statements than lazy",
+       SECTION_4,
+       "Eager loading fetches the parents and their related rows in one query: 1 statement for 1000 users, "
+       "where lazy loading sends 1001.",
+       "Single query"),
 ]
 
 #: Every claim, by key.
@@ -282,7 +305,7 @@ class Verdict(ShownOnce):
         else:
             why = f"below {_fmt_bound(lo)}x"
             if self.measured < 1:
-                why += "; the 'fast' way was slower here"
+                why += "; the 'fast' way was slower here" if "faster" in c.unit else "; the other way round here"
             if self.floor is not None:
                 if self.ok_floor:
                     why += f"; above this notebook's floor {self.floor:g}x"

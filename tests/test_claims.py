@@ -59,7 +59,7 @@ def test_all_claims_are_well_formed() -> None:
         assert c.unit.startswith("x ")
         assert c.section == SUMMARY or c.section.startswith("§")
         assert c.text and c.topic
-    assert len(CLAIMS) >= len(WINS) + len(SECTION_FIGURES)
+    assert len(CLAIMS) >= len(WINS) + len(SECTION_FIGURES) + len(SECTION_4_CLAIMS)
 
 
 def test_claim_is_frozen() -> None:
@@ -249,3 +249,45 @@ def test_rounding_never_hides_a_hit_above() -> None:
     v = verdict("n_plus_one", 50.4)
     assert v.status == "above"
     assert "measured here 50.4x" in repr(v)
+
+
+# §4 gives pros and cons without figures: two open-ended claims, and "single query" as the book's own 1001 → 1.
+SECTION_4_CLAIMS = [
+    ("lazy_saves_memory", 1, math.inf, "Saves memory"),
+    ("lazy_initial_load", 1, math.inf, "Faster initial load"),
+    ("eager_single_query", 1001, 1001, "Single query"),
+]
+
+
+@pytest.mark.parametrize(("key", "low", "high", "book"), SECTION_4_CLAIMS)
+def test_section_4_pros_and_cons_are_claims(key: str, low: float, high: float, book: str) -> None:
+    c = claim(key)
+    assert (c.low, c.high, c.book) == (low, high, book)
+    assert c.section.startswith("§4 ")
+
+
+def test_open_ended_claim_figure_and_band() -> None:
+    c = claim("lazy_saves_memory")
+    assert c.is_open and not c.is_point
+    assert c.figure == ">1x less memory than eager"
+    assert c.band == (1, math.inf)
+    assert not claim("n_plus_one").is_open
+
+
+def test_open_ended_claim_holds_for_any_ratio_above_its_low_end() -> None:
+    assert verdict("lazy_initial_load", 1.05).status == "within"
+    assert verdict("lazy_initial_load", 1e6).status == "within"
+    assert "(within the claim)" in repr(verdict("lazy_saves_memory", 37))
+
+
+def test_claim_that_goes_the_other_way_says_so_in_its_own_terms() -> None:
+    v = verdict("lazy_saves_memory", 0.73, context="1000 users")
+    assert v.status == "below" and not v.ok
+    assert "does not hold here ❌ (below 1x; the other way round here)" in repr(v)
+    assert "slower" not in repr(v)  # a memory claim is not about speed
+
+
+def test_single_query_claim_with_two_statements_is_reported_as_a_miss() -> None:
+    v = verdict("eager_single_query", 1001 / 2, floor=400)
+    assert (v.status, v.ok_floor) == ("below", True)
+    assert "measured here 500x" in repr(v) and "below 801x" in repr(v)

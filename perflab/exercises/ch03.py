@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from perflab.display import fn_name
 from perflab.errors import PerflabError
 from perflab.exercises import CheckResult, exercise, failed, passed, run_learner
+from perflab.loading import transferred
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -156,24 +157,6 @@ class Cost:
 
 def _ms(ms: float) -> str:
     return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
-
-
-def transferred(engine: Engine, statements: list[Any]) -> tuple[int, int]:
-    """(rows, values) that recorded statements return, counted by running each of them again.
-
-    >>> with perflab.query_log(engine) as log:  # doctest: +SKIP
-    ...     users = session.scalars(select(User).limit(3)).all()
-    >>> transferred(engine, log.statements)  # doctest: +SKIP
-    (3, 15)
-    """
-    rows = values = 0
-    with engine.connect() as conn:
-        for st in statements:
-            result = conn.exec_driver_sql(st.sql, st.params or None)
-            n = len(result.fetchall())
-            rows += n
-            values += n * len(result.keys())
-    return rows, values
 
 
 def measure_pattern(engine: Engine, pattern: str, strategy: str, customers: list[int] | None = None,

@@ -112,13 +112,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from perflab.doctor import run_checks
+    from perflab.doctor import OPEN_COURSE, run_checks
 
     problems = 0
     for ok, name, detail in run_checks(args.url):
         problems += not ok
         print(f"{'OK ' if ok else 'FIX'}  {name:<22}{detail}")
-    print("all good: open the course with  jupyter lab notebooks/" if not problems
+    print(f"all good: open the course with  {OPEN_COURSE}" if not problems
           else f"{problems} thing(s) to fix (see FIX lines)")
     return 1 if problems else 0
 

@@ -82,14 +82,14 @@ def database_checks(url: str | None = None) -> list[Check]:
     except PerflabError as exc:
         return [(False, "database", str(exc))]
     checks: list[Check] = [(True, "database", f"{engine.dialect.name} at {describe(engine)}")]
-    meta = dataset.recorded(engine)
-    if meta is None:
+    reason = dataset.stale_reason(engine, cfg.scale, cfg.seed)
+    if reason is None:
+        meta = dataset.recorded(engine) or {}
+        checks.append((True, "dataset", f"current: {meta.get('fingerprint')} (scale {cfg.scale:g})"))
+    elif reason == "not built yet":
         checks.append((False, "dataset", "not built yet — perflab build (or just open a notebook)"))
-    elif not dataset.is_current(engine, cfg.scale, cfg.seed):
-        checks.append((False, "dataset", f"built for scale {meta['scale']}, seed {meta['seed']}, not "
-                       f"{cfg.scale:g}/{cfg.seed} — perflab build"))
     else:
-        checks.append((True, "dataset", f"current: {meta['fingerprint']} (scale {float(meta['scale']):g})"))
+        checks.append((False, "dataset", f"{reason} — perflab build"))
     engine.dispose()
     return checks
 

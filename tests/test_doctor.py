@@ -58,3 +58,18 @@ def test_redis_password_is_masked(redis_url: str, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PERFLAB_REDIS_URL", with_password)
     (ok, _, detail), = redis_checks()
     assert ok and detail == f"reachable at {with_password.replace('Zq7s3cret', '***')}"
+
+
+def test_deleted_rows_are_a_fix_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy as sa
+
+    from perflab import dataset
+
+    monkeypatch.setenv("PERFLAB_SCALE", "0.01")
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    dataset.build(engine, 0.01, 17, progress=False)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM reviews WHERE id > 10")
+    (ok, _, detail), = [c for c in database_checks(f"sqlite:///{tmp_path / 'x.sqlite'}") if c[1] == "dataset"]
+    assert not ok and detail == ("reviews has 10 rows where the build recorded 300 (rows were deleted or added since)"
+                                 " — perflab build")

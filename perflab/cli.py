@@ -35,7 +35,8 @@ class _Version(argparse.Action):
         import importlib.metadata
         import platform
 
-        parser.exit(message=f"perflab {importlib.metadata.version('perflab')} (Python {platform.python_version()})\n")
+        print(f"perflab {importlib.metadata.version('perflab')} (Python {platform.python_version()})")
+        parser.exit()
 
 
 def _add_target(parser: argparse.ArgumentParser) -> None:

@@ -7,14 +7,18 @@
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
+import atexit
+import gc
 import os
-import platform
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from perflab.errors import PerflabError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 EPILOG = {
     "build": "Example: perflab build --scale 0.1 --url sqlite:////tmp/small.sqlite",
@@ -22,6 +26,17 @@ EPILOG = {
     "doctor": "Example: perflab doctor",
     "reset": "Example: perflab reset --yes",
 }
+
+
+class _Version(argparse.Action):
+    """``--version``, reading the installed metadata only when asked (importing importlib.metadata costs 30 ms)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        import importlib.metadata
+        import platform
+
+        print(f"perflab {importlib.metadata.version('perflab')} (Python {platform.python_version()})")
+        parser.exit()
 
 
 def _add_target(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +50,7 @@ def parser() -> argparse.ArgumentParser:
         epilog="Example: perflab build && perflab info",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    top.add_argument("--version", action="version",
-                     version=f"perflab {importlib.metadata.version('perflab')} (Python {platform.python_version()})")
+    top.add_argument("--version", action=_Version, nargs=0, help="show perflab's and Python's versions and exit")
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     kw: dict[str, Any] = {"formatter_class": argparse.RawDescriptionHelpFormatter}
 
@@ -67,58 +81,70 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+@contextmanager
+def _engine(url: str | None) -> Iterator[Engine]:
+    """An engine on ``url``, disposed at the end: its connections close now, not whenever the process ends."""
+    from perflab.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from perflab import dataset
     from perflab.config import parse_scale, parse_seed, settings
-    from perflab.db import describe, make_engine
+    from perflab.db import describe
 
     cfg = settings()
     scale = parse_scale(args.scale if args.scale is not None else cfg.scale)
     seed = parse_seed(args.seed if args.seed is not None else cfg.seed)
-    engine = make_engine(args.url)
-    if args.if_needed and dataset.is_current(engine, scale, seed):
-        print(f"dataset is current at {describe(engine)} (scale {scale:g}, seed {seed}): nothing to do")
+    with _engine(args.url) as engine:
+        if args.if_needed and dataset.is_current(engine, scale, seed):
+            print(f"dataset is current at {describe(engine)} (scale {scale:g}, seed {seed}): nothing to do")
+            return 0
+        report = dataset.build(engine, scale, seed)
+        print(report)
+        print(f"at {describe(engine)}")
         return 0
-    report = dataset.build(engine, scale, seed)
-    print(report)
-    print(f"at {describe(engine)}")
-    return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     from perflab import dataset
-    from perflab.db import describe, make_engine
+    from perflab.db import describe
 
-    engine = make_engine(args.url)
-    print(f"backend      {engine.dialect.name}")
-    print(f"url          {describe(engine)}")
-    meta = dataset.recorded(engine)
-    if meta is None:
-        print("dataset      not built — run: perflab build")
-        return 1
-    print(f"scale, seed  {float(meta['scale']):g}, {meta['seed']}")
-    print(f"built at     {meta['built_at']}")
-    print(f"fingerprint  {meta['fingerprint']}")
-    for table, n in dataset.counts(engine).items():
-        print(f"  {table:<13}{n:>10,}")
-    if engine.dialect.name == "sqlite" and engine.url.database:
-        print(f"file size    {os.path.getsize(engine.url.database) / 1e6:.1f} MB")
-    if args.verify:
-        actual = dataset.fingerprint(engine)
-        verdict = "matches" if actual == meta["fingerprint"] else "DIFFERS — run: perflab reset --yes"
-        print(f"verified     {actual} {verdict}")
-        return 0 if actual == meta["fingerprint"] else 1
-    return 0
+    with _engine(args.url) as engine:
+        print(f"backend      {engine.dialect.name}")
+        print(f"url          {describe(engine)}")
+        meta = dataset.recorded(engine)
+        if meta is None:
+            print("dataset      not built — run: perflab build")
+            return 1
+        print(f"scale, seed  {float(meta['scale']):g}, {meta['seed']}")
+        print(f"built at     {meta['built_at']}")
+        print(f"fingerprint  {meta['fingerprint']}")
+        for table, n in dataset.counts(engine).items():
+            print(f"  {table:<13}{n:>10,}")
+        if engine.dialect.name == "sqlite" and engine.url.database:
+            print(f"file size    {os.path.getsize(engine.url.database) / 1e6:.1f} MB")
+        if args.verify:
+            actual = dataset.fingerprint(engine)
+            verdict = "matches" if actual == meta["fingerprint"] else "DIFFERS — run: perflab reset --yes"
+            print(f"verified     {actual} {verdict}")
+            return 0 if actual == meta["fingerprint"] else 1
+        return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from perflab.doctor import run_checks
+    from perflab.doctor import OPEN_COURSE, run_checks
 
     problems = 0
     for ok, name, detail in run_checks(args.url):
         problems += not ok
         print(f"{'OK ' if ok else 'FIX'}  {name:<22}{detail}")
-    print("all good: open the course with  jupyter lab notebooks/" if not problems
+    print(f"all good: open the course with  {OPEN_COURSE}" if not problems
           else f"{problems} thing(s) to fix (see FIX lines)")
     return 1 if problems else 0
 
@@ -126,19 +152,19 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_reset(args: argparse.Namespace) -> int:
     from perflab import dataset
     from perflab.config import settings
-    from perflab.db import describe, make_engine
+    from perflab.db import describe
 
-    engine = make_engine(args.url)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise PerflabError("reset deletes the dataset; add --yes to confirm (perflab reset --yes)")
-        if input(f"delete and rebuild the dataset at {describe(engine)}? [y/N] ").strip().lower() != "y":
-            print("nothing changed")
-            return 1
-    cfg = settings()
-    dataset.reset(engine)
-    print(dataset.build(engine, cfg.scale, cfg.seed))
-    return 0
+    with _engine(args.url) as engine:
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise PerflabError("reset deletes the dataset; add --yes to confirm (perflab reset --yes)")
+            if input(f"delete and rebuild the dataset at {describe(engine)}? [y/N] ").strip().lower() != "y":
+                print("nothing changed")
+                return 1
+        cfg = settings()
+        dataset.reset(engine)
+        print(dataset.build(engine, cfg.scale, cfg.seed))
+        return 0
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -147,7 +173,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; user errors print one line and return 1 (no traceback)."""
+    """Run the CLI; user errors print one line and return 1 (no traceback).
+
+    Parameters:
+        argv: the arguments; None reads the command line, and then the process is about to end: see below.
+    """
+    if argv is None:
+        # The interpreter's exit runs full garbage collections over every object SQLAlchemy and NumPy
+        # created at import: most of the time between a build's last line and the shell prompt. Nothing a
+        # command leaves behind needs collecting (engines are disposed): freeze it so they visit nothing.
+        atexit.register(gc.freeze)
     args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -127,11 +127,3 @@ def settings() -> Settings:
         postgres_url=env.get("PERFLAB_POSTGRES_URL") or None,
     )
 
-
-def mask_url(url: str) -> str:
-    """Hide the password in a database URL.
-
-    >>> mask_url("postgresql://ann:s3cret@db:5432/shop")
-    'postgresql://ann:***@db:5432/shop'
-    """
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)

@@ -17,8 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
-from perflab.config import mask_url, parse_schema, settings
+from perflab.config import parse_schema, settings
 from perflab.errors import PerflabError
+from perflab.urls import hide_secrets, mask_url, parse_url
 
 _BACKENDS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 
@@ -30,8 +31,8 @@ def normalize_url(url: str) -> URL:
     'postgresql+psycopg'
     """
     try:
-        parsed = sa.engine.make_url(url)
-    except (sa.exc.ArgumentError, ValueError):
+        parsed = parse_url(url)
+    except ValueError:
         raise PerflabError(
             f"malformed database URL {mask_url(url)!r} — expected e.g. sqlite:///data/perflab.sqlite "
             "or postgresql://user@host:5432/dbname"
@@ -97,8 +98,12 @@ def connect(url: str | None = None, *, scale: float | None = None, seed: int | N
 
 
 def describe(engine: Engine) -> str:
-    """The engine's URL with any password masked, for printing."""
-    return mask_url(engine.url.render_as_string(hide_password=False))
+    """The engine's URL with any password masked, for printing.
+
+    >>> describe(sa.create_engine("postgresql+psycopg://ann:s3cret@db/shop"))
+    'postgresql+psycopg://ann:***@db/shop'
+    """
+    return mask_url(engine.url)
 
 
 def _require_psycopg() -> None:
@@ -153,9 +158,9 @@ def _check_reachable(engine: Engine) -> None:
             pass
     except sa.exc.OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        reason = reason.split("FATAL:")[-1].strip()
+        reason = hide_secrets(reason.split("FATAL:")[-1].strip(), url)
         if "password" in reason or "role" in reason:
-            hint = f"check the user and password in PERFLAB_DATABASE_URL ({mask_url(str(url))})"
+            hint = f"check the user and password in PERFLAB_DATABASE_URL ({mask_url(url)})"
             message = f"PostgreSQL at {where} refused the login ({reason})"
         elif "does not exist" in reason:
             hint = "create it (createdb NAME) or fix the database name in PERFLAB_DATABASE_URL"

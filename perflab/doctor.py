@@ -8,14 +8,14 @@ True
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import sys
 
 from perflab.errors import PerflabError
 
 Check = tuple[bool, str, str]
-PACKAGES = ("numpy", "pandas", "SQLAlchemy", "matplotlib", "ipywidgets", "tqdm", "filelock",
-            "line_profiler", "pyinstrument")
 INSTALL = "run the README's first command (it installs everything into .venv)"
+OPEN_COURSE = "python3 tasks.py course"  #: the README's command that opens the course
 
 
 def _version(dist: str) -> str | None:
@@ -31,8 +31,29 @@ def python_check() -> Check:
     return ok, "python", f"{v.major}.{v.minor}.{v.micro}" + ("" if ok else " — perflab needs Python >= 3.10")
 
 
+def required_packages(dist: str = "perflab") -> list[str]:
+    """The names of the packages ``dist`` requires, read from its installed metadata (extras left out).
+
+    >>> "SQLAlchemy" in required_packages()
+    True
+
+    Parameters:
+        dist: the installed distribution whose requirements are read. Raises ``PackageNotFoundError``.
+    """
+    names = []
+    for requirement in importlib.metadata.requires(dist) or []:
+        if "extra" in requirement.partition(";")[2]:
+            continue  # optional: postgres, redis, test, dev
+        names.append(re.split(r"[\s\[<>=!~;(]", requirement, maxsplit=1)[0])
+    return names
+
+
 def package_checks() -> list[Check]:
-    found = [(name, _version(name)) for name in PACKAGES]
+    try:
+        names = required_packages()
+    except importlib.metadata.PackageNotFoundError:
+        return [(False, "packages", f"perflab is not installed, so its requirements are unknown — {INSTALL}")]
+    found = [(name, _version(name)) for name in names]
     missing = [name for name, v in found if v is None]
     if missing:
         return [(False, "packages", f"missing {', '.join(missing)} — {INSTALL}")]
@@ -61,20 +82,21 @@ def database_checks(url: str | None = None) -> list[Check]:
     except PerflabError as exc:
         return [(False, "database", str(exc))]
     checks: list[Check] = [(True, "database", f"{engine.dialect.name} at {describe(engine)}")]
-    meta = dataset.recorded(engine)
-    if meta is None:
+    reason = dataset.stale_reason(engine, cfg.scale, cfg.seed)
+    if reason is None:
+        meta = dataset.recorded(engine) or {}
+        checks.append((True, "dataset", f"current: {meta.get('fingerprint')} (scale {cfg.scale:g})"))
+    elif reason == "not built yet":
         checks.append((False, "dataset", "not built yet — perflab build (or just open a notebook)"))
-    elif not dataset.is_current(engine, cfg.scale, cfg.seed):
-        checks.append((False, "dataset", f"built for scale {meta['scale']}, seed {meta['seed']}, not "
-                       f"{cfg.scale:g}/{cfg.seed} — perflab build"))
     else:
-        checks.append((True, "dataset", f"current: {meta['fingerprint']} (scale {float(meta['scale']):g})"))
+        checks.append((False, "dataset", f"{reason} — perflab build"))
     engine.dispose()
     return checks
 
 
 def redis_checks() -> list[Check]:
     from perflab.config import settings
+    from perflab.urls import hide_secrets, mask_url
 
     url = settings().redis_url
     if not url:
@@ -86,8 +108,10 @@ def redis_checks() -> list[Check]:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        return [(False, "redis", f"cannot reach {url} ({exc}) — is redis-server running? or unset PERFLAB_REDIS_URL")]
-    return [(True, "redis", f"reachable at {url}")]
+        reason = hide_secrets(str(exc), url)
+        return [(False, "redis", f"cannot reach {mask_url(url)} ({reason}) — is redis-server running? "
+                 "or unset PERFLAB_REDIS_URL")]
+    return [(True, "redis", f"reachable at {mask_url(url)}")]
 
 
 def run_checks(url: str | None = None) -> list[Check]:

@@ -84,6 +84,8 @@ def test_doctor_reports_each_line(tmp_path: Path, sqlite_path: Path) -> None:
     assert [line.split()[1] for line in lines[:-1]] == [
         "python", "packages", "jupyterlab", "widget", "python", "database", "dataset", "redis"]
     assert all(line.startswith("OK") for line in lines[:-1])
+    assert lines[-1] == "all good: open the course with  python3 tasks.py course"
+    assert "python3 tasks.py course" in (Path(__file__).resolve().parent.parent / "README.md").read_text()
     missing = perflab("doctor", env={"PERFLAB_DATABASE_URL": f"sqlite:///{tmp_path / 'none.sqlite'}"})
     assert missing.returncode == 1
     assert "FIX  dataset               not built yet — perflab build" in missing.stdout
@@ -92,3 +94,39 @@ def test_doctor_reports_each_line(tmp_path: Path, sqlite_path: Path) -> None:
 def test_python_dash_m_and_console_script_are_the_same_cli() -> None:
     result = perflab("--version")
     assert result.returncode == 0 and result.stdout.startswith("perflab 0.1.0")
+
+
+SECRET = "Zq7s3cret"
+
+
+def _with_password(url: str, password: str = SECRET) -> str:
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("password", [SECRET, f"p@{SECRET}"])
+def test_passwords_of_unreachable_servers_never_reach_the_screen(password: str) -> None:
+    pg = f"postgresql://ann:{password}@127.0.0.1:1/shop"
+    env = {"PERFLAB_DATABASE_URL": pg, "PERFLAB_REDIS_URL": f"redis://:{password}@127.0.0.1:1/0"}
+    results = [perflab("doctor", env=env), perflab("info", env=env), perflab("build", "--url", pg),
+               perflab("info", "--url", f"postgresql://ann@127.0.0.1:1/shop?password={password}")]
+    for result in results:
+        assert result.returncode == 1
+        assert SECRET not in result.stdout + result.stderr
+    doctor, info, build, query = results
+    assert "FIX  redis                 cannot reach redis://:***@127.0.0.1:1/0" in doctor.stdout
+    assert "cannot reach PostgreSQL at 127.0.0.1:1 (connection refused)" in info.stderr + build.stderr + query.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_passwords_of_reachable_servers_never_reach_the_screen(pg_url: str, pg_schema: str, redis_url: str) -> None:
+    pg, redis = _with_password(pg_url), redis_url.replace("://", f"://:{SECRET}@", 1)
+    env = {"PERFLAB_REDIS_URL": redis, "PERFLAB_SCHEMA": pg_schema}
+    info, doctor = perflab("info", "--url", pg, env=env), perflab("doctor", "--url", pg, env=env)
+    assert "url          postgresql+psycopg://" in info.stdout and ":***@" in info.stdout
+    assert "OK   database              postgresql at postgresql+psycopg://" in doctor.stdout
+    assert "OK   redis                 reachable at redis://:***@" in doctor.stdout
+    for result in (info, doctor):
+        assert SECRET not in result.stdout + result.stderr

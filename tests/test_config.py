@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from perflab.config import default_url, mask_url, parse_scale, parse_schema, parse_seed, settings
+from perflab.config import default_url, parse_scale, parse_schema, parse_seed, settings
 from perflab.errors import PerflabError
 
 
@@ -45,8 +45,3 @@ def test_bad_seed_and_schema() -> None:
         parse_schema('x"; drop table users; --')
     assert parse_schema("") is None
 
-
-def test_mask_url_hides_only_the_password() -> None:
-    assert mask_url("postgresql://ann:s3cret@db:5432/shop") == "postgresql://ann:***@db:5432/shop"
-    assert mask_url("postgresql://ann@db/shop") == "postgresql://ann@db/shop"
-    assert mask_url("sqlite:////tmp/x.sqlite") == "sqlite:////tmp/x.sqlite"

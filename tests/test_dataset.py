@@ -202,3 +202,110 @@ def test_progress_bar_when_asked_and_silence_when_not(tmp_path: Path, capsys: py
     assert "building dataset" in capsys.readouterr().err
     dataset.build(_engine(tmp_path / "b.sqlite"), 0.01, 1, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def _delete_some_orders(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM order_items WHERE order_id > 900")
+        conn.exec_driver_sql("DELETE FROM orders WHERE id > 900")
+
+
+def test_deleted_rows_are_noticed_and_the_dataset_rebuilt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from perflab.db import connect
+
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    engine = connect(url, scale=TEST_SCALE, seed=TEST_SEED, progress=False)
+    _delete_some_orders(engine)
+    assert dataset.stale_reason(engine, TEST_SCALE, TEST_SEED) == (
+        "orders has 900 rows where the build recorded 1,000 (rows were deleted or added since)")
+    capsys.readouterr()
+    engine = connect(url, scale=TEST_SCALE, seed=TEST_SEED, progress=False)
+    message = capsys.readouterr().err
+    assert message == (f"perflab: rebuilding the dataset at {url}: orders has 900 rows where the build "
+                       "recorded 1,000 (rows were deleted or added since)\n")
+    assert dataset.counts(engine)["orders"] == 1000 and dataset.fingerprint(engine) == EXPECTED
+    assert dataset.ensure(engine, TEST_SCALE, TEST_SEED, progress=False) is False
+    assert capsys.readouterr().err == "", "a dataset that is intact is not rebuilt, and nothing is printed"
+
+
+def test_counting_leaves_the_connection_as_it_was(sqlite_engine: Engine) -> None:
+    with sqlite_engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA mmap_size = 4096")
+        assert dataset.counts(conn)["users"] == 200
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar_one() == 4096
+
+
+LEAVE_A_HOT_JOURNAL = """
+import os, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA cache_size = 1")  # spill changed pages into the file before the commit
+conn.execute("BEGIN")
+conn.execute("UPDATE notifications SET message = 'overwritten by a crashed writer'")
+os._exit(0)  # crash: the rollback journal stays behind, hot
+"""
+
+LEAVE_A_WAL = """
+import os, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA journal_mode = WAL")
+conn.execute("PRAGMA wal_autocheckpoint = 0")
+conn.execute("UPDATE notifications SET message = 'overwritten by a crashed writer'")
+os._exit(0)  # crash: -wal and -shm stay behind, holding the change
+"""
+
+
+@pytest.mark.parametrize("script, leftovers", [(LEAVE_A_HOT_JOURNAL, ["-journal"]), (LEAVE_A_WAL, ["-wal", "-shm"])])
+def test_leftover_journal_files_of_the_old_file_are_removed(tmp_path: Path, script: str, leftovers: list[str]) -> None:
+    path = tmp_path / "x.sqlite"
+    dataset.build(_engine(path), TEST_SCALE, TEST_SEED + 1, progress=False)  # the old file: other rows
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)
+    assert all(Path(f"{path}{suffix}").stat().st_size > 0 for suffix in leftovers), "the crash left its files"
+    dataset.build(_engine(path), TEST_SCALE, TEST_SEED, progress=False)
+    assert not [s for s in ("-journal", "-wal", "-shm") if Path(f"{path}{s}").exists()]
+    engine = _engine(path)
+    with engine.connect() as conn:  # left in place, the old file's log makes this "database disk image is malformed"
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+    assert dataset.fingerprint(engine) == EXPECTED
+
+
+@pytest.mark.postgres
+def test_postgres_deleted_rows_are_noticed_and_the_dataset_rebuilt(
+    pg_url: str, pg_schema: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from perflab.db import connect
+
+    engine = connect(pg_url, schema=pg_schema, scale=TEST_SCALE, seed=TEST_SEED, progress=False)
+    _delete_some_orders(engine)
+    capsys.readouterr()
+    engine = connect(pg_url, schema=pg_schema, scale=TEST_SCALE, seed=TEST_SEED, progress=False)
+    message = capsys.readouterr().err
+    assert message.startswith("perflab: rebuilding the dataset at postgresql+psycopg://")
+    assert message.endswith(": orders has 900 rows where the build recorded 1,000 (rows were deleted or added since)\n")
+    assert dataset.counts(engine)["orders"] == 1000 and dataset.fingerprint(engine) == EXPECTED
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_builds_in_other_schemas_do_not_wait_for_each_other(pg_url: str, pg_schema: str) -> None:
+    from perflab.db import make_engine
+
+    holder = make_engine(pg_url)
+    no_waiting = {"connect_args": {"options": "-c lock_timeout=2000"}}  # wait 2 s at most, then fail
+    other_schema = f"{pg_schema}_b"
+    with holder.connect() as held:
+        got = held.execute(sa.text("SELECT pg_try_advisory_lock(:cls, :key)"),
+                           {"cls": dataset.PG_LOCK_CLASS, "key": dataset.build_lock_key(pg_schema)}).scalar_one()
+        assert got, "the lock of schema A is free before the test"
+        try:
+            other = make_engine(pg_url, schema=other_schema, **no_waiting)
+            assert dataset.build(other, 0.01, 1, progress=False) is not None, "schema B builds while A is locked"
+            other.dispose()
+            same = make_engine(pg_url, schema=pg_schema, **no_waiting)
+            with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                dataset.build(same, 0.01, 1, progress=False)  # schema A waits for its own lock
+            same.dispose()
+        finally:
+            held.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+            with holder.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{other_schema}" CASCADE')
+    holder.dispose()

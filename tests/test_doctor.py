@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 
 import pytest
 
-from perflab.doctor import database_checks, redis_checks, run_checks
+from perflab.doctor import database_checks, package_checks, redis_checks, required_packages, run_checks
 
 
 def test_all_checks_ok_on_a_built_dataset(sqlite_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,3 +34,42 @@ def test_redis_unreachable_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("PERFLAB_REDIS_URL", "redis://127.0.0.1:1/0")
     (ok, name, detail), = redis_checks()
     assert not ok and "is redis-server running? or unset PERFLAB_REDIS_URL" in detail
+
+
+def test_packages_come_from_the_installed_metadata_without_extras() -> None:
+    names = required_packages()
+    assert {"SQLAlchemy", "numpy", "pandas", "filelock", "tqdm"} <= set(names)
+    assert not {"psycopg", "redis", "pytest", "mypy"} & set(names), "extras are optional"
+    (ok, name, detail), = package_checks()
+    assert ok and name == "packages" and f"SQLAlchemy {importlib.metadata.version('SQLAlchemy')}" in detail
+
+
+def test_a_missing_required_package_is_a_fix_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    requires = ["numpy>=1.26", "no_such_package_perflab[extra]>=1; python_version >= '3'", 'redis>=5; extra == "redis"']
+    monkeypatch.setattr(importlib.metadata, "requires", lambda dist: requires)
+    assert required_packages() == ["numpy", "no_such_package_perflab"]
+    (ok, name, detail), = package_checks()
+    assert not ok and detail.startswith("missing no_such_package_perflab — run the README's first command")
+
+
+@pytest.mark.redis
+def test_redis_password_is_masked(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with_password = redis_url.replace("redis://", "redis://:Zq7s3cret@", 1)
+    monkeypatch.setenv("PERFLAB_REDIS_URL", with_password)
+    (ok, _, detail), = redis_checks()
+    assert ok and detail == f"reachable at {with_password.replace('Zq7s3cret', '***')}"
+
+
+def test_deleted_rows_are_a_fix_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy as sa
+
+    from perflab import dataset
+
+    monkeypatch.setenv("PERFLAB_SCALE", "0.01")
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    dataset.build(engine, 0.01, 17, progress=False)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM reviews WHERE id > 10")
+    (ok, _, detail), = [c for c in database_checks(f"sqlite:///{tmp_path / 'x.sqlite'}") if c[1] == "dataset"]
+    assert not ok and detail == ("reviews has 10 rows where the build recorded 300 (rows were deleted or added since)"
+                                 " — perflab build")

@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _warn_about_environment() -> None:
-    from perflab.config import mask_url
+    from perflab.urls import mask_url
 
     for name in ("PERFLAB_DATABASE_URL", "PERFLAB_SCALE", "PERFLAB_SEED", "PERFLAB_SCHEMA"):
         value = os.environ.get(name)

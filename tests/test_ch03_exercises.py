@@ -20,7 +20,7 @@ from perflab.exercises.ch03 import (
     strategy_costs,
     transferred,
 )
-from perflab.queries import query_log
+from perflab.querylog import query_log
 from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03-lazy-vs-eager.ipynb"

@@ -22,7 +22,7 @@ from perflab.latency import (
     remove_latency,
     roundtrip,
 )
-from perflab.queries import query_log
+from perflab.querylog import query_log
 
 
 class FakeClock:

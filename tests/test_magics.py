@@ -10,7 +10,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from sqlalchemy.engine import Engine
 
 from perflab.magics import MagicUsageError, _split_options
-from perflab.queries import QueryLog, TooManyQueries
+from perflab.querylog import QueryLog, TooManyQueries
 from perflab.timing import Measurement
 
 pytestmark = pytest.mark.filterwarnings("ignore::perflab.timing.NoisyMeasurement")  # tiny budgets here

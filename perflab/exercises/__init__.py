@@ -341,7 +341,7 @@ def check_query_count(fn: Callable[[], Any], engine: Engine, max_queries: int, *
     ``statements`` and ``suspects`` (N+1 candidates) from :func:`perflab.queries.query_log`.
     Parameters: ``name`` of the function in messages; ``hint`` replaces the generic hint.
     """
-    from perflab.queries import query_log
+    from perflab.querylog import query_log
 
     label = name or _fn_name(fn)
     with query_log(engine) as log:

@@ -1,24 +1,26 @@
-"""Query log: record every statement a block of code sends to the database, and spot N+1 patterns.
+"""The query log: record every statement a block of code sends to the database, and what caused it.
 
 >>> import sqlalchemy as sa
->>> from perflab.queries import query_log
+>>> from perflab.querylog import query_log
 >>> engine = sa.create_engine("sqlite://")
 >>> with query_log(engine) as log:
 ...     with engine.connect() as conn:
 ...         for i in range(6):
 ...             _ = conn.execute(sa.text("SELECT :i"), {"i": i}).all()
->>> log.count
-6
->>> print(log.suspects()[0].message)
-SELECT ? ran 6 times — likely N+1; consider selectinload/joinedload or one query with IN/JOIN
+>>> log.count, log.round_trips
+(6, 8)
+>>> print(log.suspects()[0].message)  # doctest: +ELLIPSIS
+SELECT ? ran 6 times (from <doctest ...>:4) → N+1: one query per row; fetch all the rows in one query ...
 
-How it works: listeners on the engine's ``before_cursor_execute`` / ``after_cursor_execute``
-events time each DBAPI cursor execution, i.e. each round trip to the database. So it sees Core,
-the ORM (lazy loads, ``selectinload``, ``joinedload``, flushes) and raw SQL
-(``conn.exec_driver_sql``, ``text()``) alike, on SQLite and PostgreSQL, from any thread that uses
-the engine while the block is active (``asyncio.to_thread`` batches included). The listeners are
-removed when the block ends. It does not see SQL that bypasses SQLAlchemy (a raw DBAPI
-connection), nor statements still running in another thread when the block ends.
+How it works: listeners on the engine's ``before_cursor_execute`` / ``after_cursor_execute`` events
+time each DBAPI cursor execution, i.e. each statement sent to the database. So it sees Core, the ORM
+(lazy loads, ``selectinload``, ``joinedload``, flushes) and raw SQL (``conn.exec_driver_sql``,
+``text()``) alike, on SQLite and PostgreSQL, from any thread or asyncio task that uses the engine
+while the block is active. While a log is active, a ``do_orm_execute`` listener on the ORM
+``Session`` class tells it which statements are relationship loads, and of which relationship
+(:mod:`perflab.querylog.findings` explains how findings are made). The listeners are removed when the
+block ends. It does not see SQL that bypasses SQLAlchemy (a raw DBAPI connection), nor statements
+still running in another thread when the block ends.
 
 What one statement is: one cursor execution. ``executemany`` (one statement with a list of
 parameter sets, e.g. ``conn.execute(insert(t), [{...}, {...}])``) is recorded once, with
@@ -26,25 +28,24 @@ parameter sets, e.g. ``conn.execute(insert(t), [{...}, {...}])``) is recorded on
 large ORM bulk insert into several ``INSERT ... VALUES (...), (...)`` batches; each batch is a
 statement.
 
+Round trips: ``count`` is the SQL statements; BEGIN, COMMIT and ROLLBACK are counted apart
+(``transactions``), and ``round_trips`` is both together. Their time in the log is the injected
+latency they paid (``transaction_time``, included in ``total_time``): SQLAlchemy has no event after
+a COMMIT returns, so the commit's own work is not timed.
+
 ``rowcount`` is what the driver reports, or None when it does not know: rows inserted, updated or
 deleted for writes; for a SELECT PostgreSQL (psycopg) reports the rows returned, SQLite reports -1
 because it has not fetched them yet, which is recorded as None.
 
 ``duration`` is the wall time from just before the statement is sent until the driver returns,
-including any latency injected with :func:`perflab.latency.inject_latency` (also recorded on its
-own as ``injected``). It does not include fetching rows: SQLite produces rows as they are fetched,
-so for SQLite SELECTs most of the work can happen after the recorded duration.
+including the latency injected with :func:`perflab.latency.inject_latency`; ``injected`` is the time
+that sleep actually took (measured, not the nominal ``ms``). It does not include fetching rows:
+SQLite produces rows as they are fetched, so for SQLite SELECTs most of the work can happen after
+the recorded duration.
 
-Cost: while recording, each statement pays two timer reads and a queued tuple (a few µs on top of
-SQLAlchemy's own event dispatch); shapes and totals are worked out when the results are first read.
-``python -m tools.bench.queries`` prints the figures for this machine.
-
-N+1 detection works on statement *shapes*: the SQL with every value replaced by ``?`` (bound
-parameters, literal numbers and strings), ``IN (?, ?, ?)`` lists and repeated ``VALUES`` groups
-collapsed, whitespace collapsed. A shape run ``min_repeats`` (default 5) or more times in one
-block is a suspect: with different parameters each time it is the classic N+1 (a query per row
-of a previous result); with the same parameters every time it is a repeated query (cache it or
-hoist it out of the loop).
+Cost: while recording, each statement pays two timer reads, a walk up the stack to the learner's line
+and a queued tuple; shapes, groups and totals are worked out when the results are first read.
+``python -m tools.bench queries`` prints the figures for this machine.
 """
 
 from __future__ import annotations
@@ -52,26 +53,30 @@ from __future__ import annotations
 import functools
 import html
 import inspect
-import re
+import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from types import TracebackType
+from collections import Counter, deque
+from collections.abc import Callable
+from contextvars import ContextVar
+from types import CodeType, TracebackType
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import ORMExecuteState, Session
 
+from perflab.callsite import CallSite, is_library_file
+from perflab.display import format_time, plural
 from perflab.errors import PerflabError
-from perflab.latency import _SECONDS, _reattach_latency, engine_of
+from perflab.latency import TRANSACTION_EVENTS, engine_of, watch_sleeps
+from perflab.querylog.findings import Group, OrmLoad, Suspect, find
+from perflab.querylog.shapes import display_sql, shape_of
 
-#: A shape run this many times in one block is reported as a suspect.
+#: A group run this many times in one block is a finding.
 DEFAULT_MIN_REPEATS = 5
 #: Statements kept in ``QueryLog.statements``; later ones are still counted and timed.
 DEFAULT_KEEP = 10_000
-_DISTINCT_CAP = 1_000
 _FOLD_AT = 50_000
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -79,142 +84,6 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 class TooManyQueries(PerflabError, AssertionError):
     """A block ran more statements than ``max_queries``, or an N+1 pattern with ``fail_on_n_plus_one``."""
-
-
-# --------------------------------------------------------------------------- shapes
-
-_STRING = re.compile(r"'(?:[^']|'')*'")
-_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
-_PLACEHOLDER = re.compile(
-    r"__\[POSTCOMPILE_\w+\]"  # an expanding IN before expansion
-    r"|%\(\w+\)s|%s"  # pyformat / format (psycopg)
-    r"|\$\d+"  # numeric (asyncpg)
-    r"|(?<![:\w]):\w+"  # named (:name), not a PostgreSQL ::cast
-)
-_CAST = re.compile(  # the type casts SQLAlchemy adds to PostgreSQL placeholders: ?::INTEGER
-    r"\?::[A-Za-z_]\w*(?: (?:WITH|WITHOUT) TIME ZONE)?(?:\(\d+(?:, ?\d+)?\))?(?:\[\])?"
-)
-_NUMBER = re.compile(r"(?<![\w$.?])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
-_SPACE = re.compile(r"\s+")
-_IN_LIST = re.compile(r"\bIN \( ?\?(?: ?, ?\?)* ?\)", re.I)
-_GROUPS = re.compile(r"(\( ?\?(?: ?, ?\?)* ?\))(?: ?, ?\1)+")
-
-
-def _placeholders(part: str) -> str:
-    return _CAST.sub("?", _PLACEHOLDER.sub("?", part))
-
-
-def _collapse(sql: str) -> str:
-    sql = _SPACE.sub(" ", sql).strip()
-    sql = _IN_LIST.sub("IN (?, ...)", sql)
-    return _GROUPS.sub(r"\1, ...", sql)
-
-
-@functools.lru_cache(maxsize=4096)
-def shape_of(sql: str) -> str:
-    """The shape of a SQL statement: values replaced by ``?``, lists collapsed, whitespace collapsed.
-
-    >>> shape_of("SELECT * FROM orders WHERE user_id = 42 AND status IN ('a', 'b')")
-    'SELECT * FROM orders WHERE user_id = ? AND status IN (?, ...)'
-    >>> shape_of("SELECT * FROM orders WHERE id IN (%(id_1_1)s::INTEGER, %(id_1_2)s::INTEGER)")
-    'SELECT * FROM orders WHERE id IN (?, ...)'
-
-    Parameters:
-        sql: the statement as sent to the driver (or any SQL text).
-    """
-    s = _STRING.sub("?", sql)
-    s = _COMMENT.sub(" ", s)
-    s = _placeholders(s)
-    s = _NUMBER.sub("?", s)
-    return _collapse(s)
-
-
-@functools.lru_cache(maxsize=4096)
-def _display(sql: str, width: int) -> str:
-    """SQL for a listing: placeholders as ``?`` (literals kept), lists collapsed, SELECT list elided."""
-    pieces, pos = [], 0
-    for m in _STRING.finditer(sql):
-        pieces.append(_placeholders(sql[pos : m.start()]))
-        pieces.append(m.group())
-        pos = m.end()
-    pieces.append(_placeholders(sql[pos:]))
-    return short_sql(_collapse("".join(pieces)), width)
-
-
-_SELECT = re.compile(r"\bSELECT\s+(?:DISTINCT\s+)?", re.I)
-
-
-def _is_word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
-def _find_from(sql: str, start: int) -> int:
-    """Index of the FROM that closes the select list starting at ``start`` (same depth), or -1."""
-    depth = 0
-    i, n = start, len(sql)
-    while i < n:
-        c = sql[i]
-        if c == "'":
-            end = sql.find("'", i + 1)
-            while end != -1 and end + 1 < n and sql[end + 1] == "'":
-                end = sql.find("'", end + 2)
-            if end == -1:
-                return -1
-            i = end + 1
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            if depth == 0:
-                return -1
-            depth -= 1
-        elif (
-            depth == 0
-            and c in "fF"
-            and sql[i : i + 4].upper() == "FROM"
-            and (i == 0 or not _is_word(sql[i - 1]))
-            and (i + 4 >= n or not _is_word(sql[i + 4]))
-        ):
-            return i
-        i += 1
-    return -1
-
-
-def short_sql(sql: str, width: int = 160, keep_select: int = 30) -> str:
-    """SQL shortened for display: long SELECT lists become ``...``, whitespace collapsed, cut at ``width``.
-
-    >>> short_sql("SELECT orders.id, orders.user_id, orders.status FROM orders WHERE ? = orders.user_id")
-    'SELECT ... FROM orders WHERE ? = orders.user_id'
-    >>> short_sql("SELECT count(*) FROM orders")
-    'SELECT count(*) FROM orders'
-
-    Parameters:
-        sql: the statement or shape.
-        width: maximum length of the result (``...`` marks a cut).
-        keep_select: select lists up to this many characters are kept as they are.
-    """
-    sql = _SPACE.sub(" ", sql).strip()
-    out: list[str] = []
-    pos = 0
-    while True:
-        m = _SELECT.search(sql, pos)
-        if m is None:
-            out.append(sql[pos:])
-            break
-        out.append(sql[pos : m.end()])
-        end = _find_from(sql, m.end())
-        if end == -1 or end - m.end() <= keep_select:
-            pos = m.end()
-        else:
-            out.append("... ")
-            pos = end
-    text = "".join(out)
-    if len(text) > width:
-        text = text[: max(width - 3, 0)].rstrip() + "..."
-    return text
-
-
-# --------------------------------------------------------------------------- records
 
 
 class Statement(NamedTuple):
@@ -229,95 +98,107 @@ class Statement(NamedTuple):
     rowcount: int | None
     """Rows affected (writes) or returned (PostgreSQL SELECT); None when the driver does not know."""
     shape: str
-    """The SQL with values replaced by ``?`` (see :func:`shape_of`)."""
+    """The SQL with values replaced by ``?`` (see :func:`perflab.querylog.shape_of`)."""
     executemany: bool = False
     """True for one statement sent with many parameter sets (one round trip)."""
     injected: float = 0.0
-    """Seconds of simulated network latency included in ``duration``."""
+    """Seconds the injected latency actually slept before it (included in ``duration``)."""
     start: float = 0.0
     """Seconds from the start of the block to the start of this statement."""
     error: str | None = None
     """The exception class name if the statement failed, else None."""
+    site: CallSite | None = None
+    """The line of the learner's code that sent it (None when none is on the stack)."""
+    load: OrmLoad | None = None
+    """The ORM relationship or attribute load it was sent for, else None."""
 
 
-_READ_HINT = "likely N+1; consider selectinload/joinedload or one query with IN/JOIN"
-_SAME_HINT = "same parameters every time; run it once (hoist it out of the loop or cache the result)"
-_WRITE_HINT = "one statement per row; consider executemany or one bulk statement"
-_OTHER_HINT = "one round trip each; consider batching"
+# --------------------------------------------------------------------------- where a statement came from
+
+_LIBRARY_CODE: dict[CodeType, bool] = {}
 
 
-@dataclass(frozen=True)
-class Suspect:
-    """A statement shape that ran many times in one block: a likely N+1 (or a repeated query)."""
+def _site_key(skip: int) -> tuple[str, int, str] | None:
+    """(file, line, function) of the learner's innermost frame: :func:`perflab.callsite.user_frame`, made cheap.
 
-    shape: str
-    count: int
-    total_time: float
-    distinct_params: int = 2
-    """How many different parameter sets it ran with (counted up to 1000)."""
-
-    @property
-    def short(self) -> str:
-        """The shape with its SELECT list elided, for display."""
-        return short_sql(self.shape)
-
-    @property
-    def hint(self) -> str:
-        """What to do about it."""
-        verb = self.shape.split(" ", 1)[0].upper()
-        if verb in {"SELECT", "WITH"}:
-            return _READ_HINT if self.distinct_params > 1 else _SAME_HINT
-        if verb in {"INSERT", "UPDATE", "DELETE", "REPLACE"}:
-            return _WRITE_HINT
-        return _OTHER_HINT
-
-    @property
-    def message(self) -> str:
-        """One line: ``<shape> ran <count> times — <hint>``."""
-        return f"{self.short} ran {self.count} times — {self.hint}"
+    It runs once per statement, so it caches the library test per code object and returns a tuple
+    (a CallSite is built when the log is read).
+    """
+    frame: Any = sys._getframe(skip)
+    cache = _LIBRARY_CODE
+    while frame is not None:
+        code = frame.f_code
+        library = cache.get(code)
+        if library is None:
+            if len(cache) > 20_000:  # notebook cells make new code objects on every run
+                cache.clear()
+            library = cache[code] = is_library_file(code.co_filename)
+        if not library:
+            return code.co_filename, frame.f_lineno, code.co_name
+        frame = frame.f_back
+    return None
 
 
-class _ShapeStats:
-    __slots__ = ("count", "total_time", "params")
+# --------------------------------------------------------------------------- ORM attribution
 
-    def __init__(self) -> None:
-        self.count = 0
-        self.total_time = 0.0
-        self.params: set[Any] = set()
+_ORM_LOAD: ContextVar[OrmLoad | None] = ContextVar("perflab_orm_load", default=None)
+_ORM_LOCK = threading.Lock()
+_orm_logs = 0
+_DIRECTIONS = {"MANYTOONE": "many-to-one", "ONETOMANY": "one-to-many", "MANYTOMANY": "many-to-many"}
 
 
-def _freeze(params: Any, executemany: bool) -> Any:
-    """A hashable key for one parameter set (to count distinct ones)."""
-    if executemany:
-        return ("executemany", id(params))
-    kind = type(params)
-    if kind is tuple:
-        key = params
-    elif kind is dict or isinstance(params, Mapping):
-        key = tuple(params.items())
+@functools.lru_cache(maxsize=512)
+def _relationship(prop: Any) -> tuple[str, str, str, str]:
+    parent = prop.parent.class_.__name__
+    target = prop.mapper.class_.__name__
+    return f"{parent}.{prop.key}", parent, target, _DIRECTIONS.get(prop.direction.name, "")
+
+
+def _attributes(state: ORMExecuteState) -> tuple[str, str]:
+    """(``Review.body``, ``Review``) for a load of attributes on access (deferred or expired)."""
+    mapper = state.bind_mapper
+    parent = mapper.class_.__name__ if mapper is not None else "?"
+    # the attribute names travel in the statement's compile options (not public API: read defensively)
+    names = getattr(getattr(state.statement, "_compile_options", None), "_only_load_props", None) or ()
+    names = list(names)
+    return (f"{parent}.{names[0]}" if len(names) == 1 else parent), parent
+
+
+def _on_orm_execute(state: ORMExecuteState) -> Any:
+    """Tag the statements of a relationship or attribute load (read by the cursor listeners)."""
+    if not state.is_select:
+        return None
+    if state.is_relationship_load:
+        path = state.loader_strategy_path
+        prop = getattr(path, "prop", None)
+        if prop is None:
+            return None
+        kind = "lazy" if state.lazy_loaded_from is not None else "batch"
+        attribute, parent, target, direction = _relationship(prop)
+    elif state.is_column_load:
+        kind, direction = "column", ""
+        attribute, parent = _attributes(state)
+        target = parent
     else:
-        key = params
+        return None
+    key = _site_key(2) if kind != "batch" else None
+    site = CallSite(*key) if key else None
+    token = _ORM_LOAD.set(OrmLoad(kind, attribute, parent, target, direction, site))
     try:
-        hash(key)
-    except TypeError:
-        return repr(key)
-    return key
+        return state.invoke_statement()
+    finally:
+        _ORM_LOAD.reset(token)
 
 
-def _fmt_time(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.3g} ms"
-    return f"{seconds:.3g} s"
-
-
-def _fmt_params(params: Any, executemany: bool, width: int = 60) -> str:
-    if executemany:
-        n = len(params) if hasattr(params, "__len__") else "?"
-        return f"[{n} parameter sets]"
-    text = repr(params)
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _orm_attribution(on: bool) -> None:
+    """Listen on every ORM Session while at least one log is active."""
+    global _orm_logs
+    with _ORM_LOCK:
+        _orm_logs += 1 if on else -1
+        if on and _orm_logs == 1:
+            event.listen(Session, "do_orm_execute", _on_orm_execute)
+        elif not on and _orm_logs == 0 and event.contains(Session, "do_orm_execute", _on_orm_execute):
+            event.remove(Session, "do_orm_execute", _on_orm_execute)
 
 
 # --------------------------------------------------------------------------- the log
@@ -331,8 +212,8 @@ class QueryLog:
     >>> with QueryLog(engine) as log:
     ...     with engine.connect() as conn:
     ...         _ = conn.exec_driver_sql("SELECT 1").all()
-    >>> log.count, len(log.statements), log.statements[0].sql
-    (1, 1, 'SELECT 1')
+    >>> log.count, len(log.statements), log.statements[0].sql, log.transactions
+    (1, 1, 'SELECT 1', {'BEGIN': 1, 'ROLLBACK': 1})
 
     Create it with :func:`query_log`; the parameters are documented there.
     """
@@ -348,7 +229,6 @@ class QueryLog:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.engine: Engine = engine_of(engine)
-        self._engine_id = id(self.engine)
         if max_queries is not None and (not isinstance(max_queries, int) or max_queries < 0):
             raise PerflabError(f"max_queries must be a whole number >= 0 or None, got {max_queries!r}")
         if not isinstance(min_repeats, int) or min_repeats < 2:
@@ -363,6 +243,8 @@ class QueryLog:
         self._lock = threading.Lock()
         self._depth = 0
         self._starts: dict[int, float] = {}
+        self._sleeps: dict[int, tuple[float, bool]] = {}
+        self._unwatch: Callable[[], None] | None = None
         self._reset()
 
     # -- recording -------------------------------------------------------------------
@@ -370,19 +252,23 @@ class QueryLog:
     def _reset(self) -> None:
         self._statements: list[Statement] = []
         self._count = 0
-        self._total_time = 0.0
+        self._statement_time = 0.0
         self._injected_time = 0.0
-        self._dropped = 0
-        self._shapes: dict[str, _ShapeStats] = {}
-        self._injected_values: set[float] = set()
         self._injected_count = 0
+        self._dropped = 0
+        self._groups: dict[Any, Group] = {}
+        self._sites: dict[tuple[str, int, str], CallSite] = {}
+        self._transactions: Counter[str] = Counter()
+        self._transaction_time = 0.0
         self._pending: deque[tuple[Any, ...]] = deque()
+        self._pending_tx: deque[tuple[str | None, float]] = deque()
         self._starts.clear()
+        self._sleeps.clear()
         self._t0 = self._clock()
 
-    # The hooks run once per statement while recording, so they only take the time and queue a
-    # tuple (deque.append is thread-safe); shapes and totals are worked out on first read, or in
-    # batches of _FOLD_AT. tools.bench.queries measures what is left.
+    # The hooks run once per statement while recording, so they only take the time, find the
+    # learner's line and queue a tuple (deque.append is thread-safe); shapes, groups and totals are
+    # worked out on first read, or in batches of _FOLD_AT. tools.bench.queries measures what is left.
 
     def _before(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                 executemany: bool) -> None:
@@ -391,18 +277,15 @@ class QueryLog:
     def _after(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                executemany: bool) -> None:
         end = self._clock()
-        start = self._starts.pop(id(cursor), None)
+        key = id(cursor)
+        start = self._starts.pop(key, None)
         if start is None:  # began before the block
             return
         try:
             rowcount: int | None = cursor.rowcount
         except Exception:  # a driver that cannot tell
             rowcount = None
-        pending = self._pending
-        pending.append((statement, parameters, start, end, rowcount, executemany,
-                        _SECONDS.get(self._engine_id, 0.0), None))
-        if len(pending) >= _FOLD_AT:
-            self._fold()
+        self._record(statement, parameters, start, end, rowcount, executemany, key, None)
 
     def _error(self, ctx: Any) -> None:
         cursor = getattr(ctx.execution_context, "cursor", None)
@@ -413,42 +296,90 @@ class QueryLog:
         if start is None:
             return
         executemany = bool(getattr(ctx.execution_context, "executemany", False))
-        name = type(ctx.original_exception).__name__
-        self._pending.append((statement, ctx.parameters, start, self._clock(), None, executemany,
-                              _SECONDS.get(self._engine_id, 0.0), name))
+        self._record(statement, ctx.parameters, start, self._clock(), None, executemany, id(cursor),
+                     type(ctx.original_exception).__name__)
+
+    def _record(self, statement: str, parameters: Any, start: float, end: float, rowcount: int | None,
+                executemany: bool, key: int, error: str | None) -> None:
+        slept = self._sleeps.pop(key, None) if self._sleeps else None
+        load = _ORM_LOAD.get()
+        if load is not None and not statement.lstrip()[:6].upper().startswith(("SELECT", "WITH")):
+            load = None  # an autoflush inside a lazy load: a write of its own
+        site = _site_key(3) if load is None else None
+        pending = self._pending
+        pending.append((statement, parameters, start, end, rowcount, executemany, slept, error, site, load))
+        if len(pending) >= _FOLD_AT:
+            self._fold()
+
+    def _slept(self, kind: str, cursor: Any, seconds: float) -> None:
+        """Told by perflab.latency after each injected sleep (before or after our timer started)."""
+        if cursor is None:
+            self._pending_tx.append((None, seconds))
+            return
+        key = id(cursor)
+        self._sleeps[key] = (seconds, key not in self._starts)  # True: slept before our start
+
+    def _transaction(self, kind: str) -> Callable[[Any], None]:
+        def listener(conn: Any) -> None:
+            self._pending_tx.append((kind, 0.0))
+
+        listener.__name__ = f"_{kind.lower()}"
+        return listener
 
     def _fold(self) -> None:
-        """Turn queued raw records into Statements, totals and per-shape statistics."""
+        """Turn queued raw records into Statements, totals and groups."""
         with self._lock:
+            while self._pending_tx:
+                kind, seconds = self._pending_tx.popleft()
+                if kind is None:
+                    self._transaction_time += seconds
+                    self._injected_time += seconds
+                    self._injected_count += 1
+                else:
+                    self._transactions[kind] += 1
             pending = self._pending
             while True:
                 try:
-                    sql, params, start, end, rowcount, executemany, injected, error = pending.popleft()
+                    sql, params, start, end, rowcount, executemany, slept, error, key, load = pending.popleft()
                 except IndexError:
                     break
                 if rowcount is not None and rowcount < 0:
                     rowcount = None
+                injected = 0.0
+                if slept is not None:
+                    injected, before_start = slept
+                    if before_start:
+                        start -= injected
+                    self._injected_time += injected
+                    self._injected_count += 1
                 shape = shape_of(sql)
                 duration = end - start
                 self._count += 1
-                self._total_time += duration
-                if injected:
-                    self._injected_time += injected
-                    self._injected_count += 1
-                    self._injected_values.add(injected)
+                self._statement_time += duration
+                site = load.site if load is not None else self._site(key)
                 if len(self._statements) < self.keep:
-                    self._statements.append(Statement(
-                        sql, params, duration, rowcount, shape, executemany, injected, start - self._t0, error
-                    ))
+                    self._statements.append(Statement(sql, params, duration, rowcount, shape, executemany, injected,
+                                                      start - self._t0, error, site, load))
                 else:
                     self._dropped += 1
-                stats = self._shapes.get(shape)
-                if stats is None:
-                    stats = self._shapes[shape] = _ShapeStats()
-                stats.count += 1
-                stats.total_time += duration
-                if len(stats.params) < _DISTINCT_CAP:
-                    stats.params.add(_freeze(params, executemany))
+                if load is None:
+                    group_key: Any = (shape, key)
+                elif load.kind == "batch":
+                    group_key = (load.kind, load.attribute)
+                else:
+                    group_key = (load.kind, load.attribute, site)
+                group = self._groups.get(group_key)
+                if group is None:
+                    group = self._groups[group_key] = Group(load, shape, site, sql)
+                group.add(params, duration, executemany=executemany)
+
+    def _site(self, key: tuple[str, int, str] | None) -> CallSite | None:
+        if key is None:
+            return None
+        site = self._sites.get(key)
+        if site is None:
+            site = self._sites[key] = CallSite(*key)
+        return site
 
     @property
     def statements(self) -> list[Statement]:
@@ -458,19 +389,36 @@ class QueryLog:
 
     @property
     def count(self) -> int:
-        """How many statements ran, including any beyond ``keep`` that were not stored."""
+        """How many SQL statements ran, including any beyond ``keep`` that were not stored."""
         self._fold()
         return self._count
 
     @property
-    def total_time(self) -> float:
-        """Seconds spent in statements (the sum of their durations)."""
+    def transactions(self) -> dict[str, int]:
+        """How many BEGIN, COMMIT and ROLLBACK round trips there were (not in ``count``)."""
         self._fold()
-        return self._total_time
+        return {kind: n for kind in TRANSACTION_EVENTS.values() if (n := self._transactions[kind])}
+
+    @property
+    def round_trips(self) -> int:
+        """Statements plus BEGIN / COMMIT / ROLLBACK: what a network database would answer."""
+        return self.count + sum(self.transactions.values())
+
+    @property
+    def total_time(self) -> float:
+        """Seconds spent in statements (their durations) plus the latency BEGIN / COMMIT / ROLLBACK paid."""
+        self._fold()
+        return self._statement_time + self._transaction_time
+
+    @property
+    def transaction_time(self) -> float:
+        """Seconds of injected latency paid by BEGIN / COMMIT / ROLLBACK (included in ``total_time``)."""
+        self._fold()
+        return self._transaction_time
 
     @property
     def injected_time(self) -> float:
-        """Seconds of injected latency included in ``total_time``."""
+        """Seconds the injected latency actually slept, statements and transactions (in ``total_time``)."""
         self._fold()
         return self._injected_time
 
@@ -480,8 +428,9 @@ class QueryLog:
         self._fold()
         return self._dropped
 
-    _EVENTS = (("before_cursor_execute", "_before"), ("after_cursor_execute", "_after"),
-               ("handle_error", "_error"))
+    def _listeners(self) -> list[tuple[str, Callable[..., None]]]:
+        return [("before_cursor_execute", self._before), ("after_cursor_execute", self._after),
+                ("handle_error", self._error), *self._tx_listeners]
 
     def start(self) -> QueryLog:
         """Start recording (``with`` does this): clears what an earlier block recorded."""
@@ -490,12 +439,11 @@ class QueryLog:
             if self._depth > 1:
                 return self
         self._reset()
-        event.listen(self.engine, "before_cursor_execute", self._before)
-        event.listen(self.engine, "after_cursor_execute", self._after)
-        event.listen(self.engine, "handle_error", self._error)
-        # Listeners run in the order they were added (SQLAlchemy ignores insert=True for these
-        # events): move the injected-latency listener behind ours so durations include the delay.
-        _reattach_latency(self.engine)
+        self._tx_listeners = [(name, self._transaction(kind)) for name, kind in TRANSACTION_EVENTS.items()]
+        for name, fn in self._listeners():
+            event.listen(self.engine, name, fn)
+        self._unwatch = watch_sleeps(self.engine, self._slept)
+        _orm_attribution(True)
         return self
 
     def stop(self) -> None:
@@ -506,10 +454,13 @@ class QueryLog:
             self._depth -= 1
             if self._depth > 0:
                 return
-        for name, method in self._EVENTS:
-            fn = getattr(self, method)
+        for name, fn in self._listeners():
             if event.contains(self.engine, name, fn):
                 event.remove(self.engine, name, fn)
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        _orm_attribution(False)
 
     @property
     def active(self) -> bool:
@@ -547,7 +498,7 @@ class QueryLog:
     # -- results ---------------------------------------------------------------------
 
     def suspects(self, min_repeats: int | None = None) -> list[Suspect]:
-        """Statement shapes run at least ``min_repeats`` times, most frequent first.
+        """The findings: lazy loads, per-row and repeated queries run ``min_repeats`` times or more, most first.
 
         >>> import sqlalchemy as sa
         >>> engine = sa.create_engine("sqlite://")
@@ -557,19 +508,19 @@ class QueryLog:
         >>> log.suspects(), log.suspects(min_repeats=3)[0].count
         ([], 3)
 
+        Each :class:`~perflab.querylog.Suspect` has ``message`` (one line with the fix), ``hint``
+        (the fix), ``kind``, ``site`` (the learner's line), ``attribute`` (an ORM relationship such as
+        ``Order.user``), ``shape``, ``count`` and ``total_time``. Which groups are findings, and why,
+        is described in :mod:`perflab.querylog.findings`.
+
         Parameters:
-            min_repeats: threshold (default: the log's ``min_repeats``, 5); 1 lists every shape.
+            min_repeats: threshold (default: the log's ``min_repeats``, 5).
         """
         threshold = self.min_repeats if min_repeats is None else min_repeats
         self._fold()
         with self._lock:
-            found = [
-                Suspect(shape, s.count, s.total_time, len(s.params))
-                for shape, s in self._shapes.items()
-                if s.count >= threshold
-            ]
-        found.sort(key=lambda s: (-s.count, -s.total_time))
-        return found
+            groups = list(self._groups.values())
+        return find(groups, threshold)
 
     def check(self) -> None:
         """Raise :class:`TooManyQueries` if ``max_queries`` or ``fail_on_n_plus_one`` is violated."""
@@ -577,49 +528,43 @@ class QueryLog:
             return
         suspects = self.suspects()
         if self.max_queries is not None and self.count > self.max_queries:
-            if suspects:
-                detail = suspects[0].message
-            else:
-                top = self.suspects(min_repeats=1)
-                detail = f"most frequent: {top[0].short} ({top[0].count}x)" if top else ""
             message = f"{self.count} statements ran, expected at most {self.max_queries}"
-            raise TooManyQueries(f"{message}; {detail}" if detail else message)
+            raise TooManyQueries(f"{message}; {suspects[0].message}" if suspects else message)
         if self.fail_on_n_plus_one and suspects:
-            more = f" (and {len(suspects) - 1} more repeated shapes)" if len(suspects) > 1 else ""
+            more = f" (and {plural(len(suspects) - 1, 'more finding')})" if len(suspects) > 1 else ""
             raise TooManyQueries(f"N+1 suspected: {suspects[0].message}{more}")
 
     def _injected_note(self) -> str:
         if not self.injected_time:  # folds pending records first
             return ""
-        values = self._injected_values
-        if len(values) == 1 and self._injected_count == self.count:
-            (value,) = values
-            return f"includes {value * 1e3:g} ms injected latency per statement (simulated network)"
-        return f"includes {_fmt_time(self.injected_time)} of injected latency in total (simulated network)"
+        n = self._injected_count
+        each = format_time(self._injected_time / n)
+        return (f"includes {format_time(self._injected_time)} injected latency, simulated network: "
+                f"{plural(n, 'round trip')}, {each} each on average")
 
     def summary(self) -> str:
-        """One line: statements, total time, injected latency, suspects."""
-        noun = "statement" if self.count == 1 else "statements"
-        text = f"{self.count} {noun} in {_fmt_time(self.total_time)}"
+        """One line: statements (and transaction round trips), total time, injected latency, findings."""
+        text = plural(self.count, "statement")
+        tx = self.transactions
+        if tx:
+            text += " (+ " + ", ".join(kind if n == 1 else f"{n}× {kind}" for kind, n in tx.items()) + ")"
+        text += f" in {format_time(self.total_time)}"
         note = self._injected_note()
         if note:
             text += f" ({note})"
         n = len(self.suspects())
         if n:
-            text += f", {n} N+1 suspect" + ("s" if n > 1 else "")
+            text += f", {plural(n, 'finding')}"
         return text
 
     def report(self, limit: int = 20) -> str:
-        """The log as text: summary, N+1 suspects with hints, then the first ``limit`` statements.
+        """The log as text: summary, findings with their fixes, then the first ``limit`` statements.
 
         Parameters:
             limit: how many statements to list (0 lists none).
         """
         lines = [self.summary()]
-        suspects = self.suspects()
-        if suspects:
-            lines.append("N+1 suspects:")
-            lines += [f"  ! {s.message} ({_fmt_time(s.total_time)} in total)" for s in suspects]
+        lines += [f"  ! {s.message}  [{format_time(s.total_time)}]" for s in self.suspects()]
         shown = self.statements[:limit]
         if shown:
             lines.append(f"{'#':>4} {'ms':>8} {'rows':>6}  statement")
@@ -627,8 +572,7 @@ class QueryLog:
                 rows = "-" if st.rowcount is None else str(st.rowcount)
                 err = f"  [{st.error}]" if st.error else ""
                 params = f"  {_fmt_params(st.params, st.executemany)}" if st.params else ""
-                sql = _display(st.sql, 100)
-                lines.append(f"{i:>4} {st.duration * 1e3:>8.3f} {rows:>6}  {sql}{params}{err}")
+                lines.append(f"{i:>4} {st.duration * 1e3:>8.3f} {rows:>6}  {display_sql(st.sql, 100)}{params}{err}")
             rest = self.count - len(shown)
             if rest > 0:
                 lines.append(f"     ... {rest} more")
@@ -646,18 +590,14 @@ class QueryLog:
         parts = [f"<p><b>{esc(self.summary())}</b></p>"]
         suspects = self.suspects()
         if suspects:
-            items = "".join(
-                f"<li><code>{esc(s.short)}</code> ran <b>{s.count}</b> times "
-                f"({esc(_fmt_time(s.total_time))}) — {esc(s.hint)}</li>"
-                for s in suspects
-            )
-            parts.append(f"<p>⚠️ N+1 suspects:</p><ul>{items}</ul>")
+            items = "".join(f"<li>{esc(s.message)} ({esc(format_time(s.total_time))})</li>" for s in suspects)
+            parts.append(f"<p>⚠️ Findings:</p><ul>{items}</ul>")
         shown = self.statements[:limit]
         if shown:
             rows = "".join(
                 f"<tr><td>{i}</td><td>{st.duration * 1e3:.3f}</td>"
                 f"<td>{'' if st.rowcount is None else st.rowcount}</td>"
-                f"<td style='text-align:left'><code>{esc(_display(st.sql, 120))}</code></td>"
+                f"<td style='text-align:left'><code>{esc(display_sql(st.sql, 120))}</code></td>"
                 f"<td style='text-align:left'><code>{esc(_fmt_params(st.params, st.executemany))}</code>"
                 f"{' ' + esc(st.error) if st.error else ''}</td></tr>"
                 for i, st in enumerate(shown, 1)
@@ -669,6 +609,14 @@ class QueryLog:
                 f"</thead><tbody>{rows}</tbody></table>{tail}"
             )
         return "".join(parts)
+
+
+def _fmt_params(params: Any, executemany: bool, width: int = 60) -> str:
+    if executemany:
+        n = len(params) if hasattr(params, "__len__") else "?"
+        return f"[{n} parameter sets]"
+    text = repr(params)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def query_log(

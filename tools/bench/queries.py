@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from perflab.latency import overshoot, precise_sleep
-from perflab.queries import QueryLog, query_log
+from perflab.querylog import QueryLog, query_log
 from perflab.schema import Base, User
 
 

@@ -656,3 +656,14 @@ def test_async_engine_is_recorded(tmp_path: object) -> None:
         return values
 
     assert asyncio.run(main()) == list(range(6))
+
+
+def test_a_lazy_load_under_a_lazy_load_chains_the_fix(shop: Engine) -> None:
+    with Session(shop) as session, query_log(shop) as log:
+        users = session.scalars(sa.select(User).order_by(User.id)).all()
+        for user in users:
+            for order in user.orders:
+                order.items  # noqa: B018 - the lazy load is the point
+    hints = {s.attribute: s.hint.split(" ")[0] for s in log.suspects()}
+    assert hints == {"User.orders": "`selectinload(User.orders)`",
+                     "Order.items": "`selectinload(User.orders).selectinload(Order.items)`"}

@@ -1,7 +1,7 @@
 """N+1 findings: which loop sent the same query again and again, what caused it, and the fix.
 
 >>> from perflab.callsite import CallSite
->>> lazy = OrmLoad("lazy", "Order.user", "Order", "User", "many-to-one", None)
+>>> lazy = OrmLoad("lazy", "Order.user", "Order", "User", "many-to-one", None, None)
 >>> group = Group(lazy, "SELECT ... FROM users WHERE users.id = ?", CallSite("report.py", 12, "report"))
 >>> for i in range(60):
 ...     group.add((i,), 0.001, executemany=False)
@@ -62,6 +62,9 @@ class OrmLoad(NamedTuple):
     """The class loaded (``User``); the parent again for a column load."""
     direction: str
     """``many-to-one``, ``one-to-many``, ``many-to-many``, or ``""`` for a column load."""
+    via: str | None
+    """The relationship the parent objects were themselves loaded through (``Order.items`` for
+    ``OrderItem.product`` on items of lazily loaded orders), or None for parents a query loaded."""
     site: CallSite | None
     """The line of the learner's code that triggered the load."""
 
@@ -205,20 +208,24 @@ def _lazy_hint(orm: OrmLoad, chain: str) -> str:
 
 
 def _chains(groups: list[Group]) -> dict[str, str]:
-    """The loader option for each lazily loaded attribute, chained through the lazy load that loaded its parents.
+    """The loader option for each lazily loaded attribute, chained through the loads that loaded its parents.
 
-    ``OrderItem.product`` loaded on items that were themselves lazy-loaded through ``Order.items`` →
-    ``selectinload(Order.items).selectinload(OrderItem.product)``.
+    ``OrderItem.product`` on items that were loaded through ``Order.items`` (lazily or eagerly) →
+    ``selectinload(Order.items).selectinload(OrderItem.product)``: the option to add to the query that
+    loaded the orders. Which relationship loaded the parents is read from SQLAlchemy's record of each
+    parent's load path, so orders loaded by a query of their own do not chain.
     """
-    lazy = {g.orm.attribute: g.orm for g in groups if g.orm is not None and g.orm.kind == "lazy"}
-    by_target = {orm.target: orm for orm in lazy.values()}
+    via = {g.orm.attribute: g.orm.via for g in groups if g.orm is not None and g.orm.kind != "column"}
     chains: dict[str, str] = {}
-    for attribute, orm in lazy.items():
-        parts, seen, current = [_option(attribute)], {attribute}, orm
-        while (up := by_target.get(current.parent)) is not None and up.attribute not in seen:
-            parts.insert(0, _option(up.attribute))
-            seen.add(up.attribute)
-            current = up
+    for group in groups:
+        if group.orm is None or group.orm.kind != "lazy":
+            continue
+        attribute = group.orm.attribute
+        parts, seen, up = [_option(attribute)], {attribute}, group.orm.via
+        while up is not None and up not in seen:
+            parts.insert(0, _option(up))
+            seen.add(up)
+            up = via.get(up)
         chains[attribute] = ".".join(parts)
     return chains
 

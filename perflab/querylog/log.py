@@ -164,17 +164,31 @@ def _attributes(state: ORMExecuteState) -> tuple[str, str]:
     return (f"{parent}.{names[0]}" if len(names) == 1 else parent), parent
 
 
+def _relationship_before(path: Any, back: int) -> str | None:
+    """The relationship ``back`` elements from the end of an ORM load path (mapper, relationship, ...), if any."""
+    elements = getattr(path, "path", ())
+    if len(elements) < back:
+        return None
+    prop = elements[-back]
+    return _relationship(prop)[0] if hasattr(prop, "direction") else None
+
+
 def _on_orm_execute(state: ORMExecuteState) -> Any:
     """Tag the statements of a relationship or attribute load (read by the cursor listeners)."""
     if not state.is_select:
         return None
+    via = None
     if state.is_relationship_load:
         path = state.loader_strategy_path
         prop = getattr(path, "prop", None)
         if prop is None:
             return None
-        kind = "lazy" if state.lazy_loaded_from is not None else "batch"
         attribute, parent, target, direction = _relationship(prop)
+        parent_state = state.lazy_loaded_from
+        if parent_state is not None:
+            kind, via = "lazy", _relationship_before(parent_state.load_path, 2)
+        else:
+            kind, via = "batch", _relationship_before(path, 3)
     elif state.is_column_load:
         kind, direction = "column", ""
         attribute, parent = _attributes(state)
@@ -183,7 +197,7 @@ def _on_orm_execute(state: ORMExecuteState) -> Any:
         return None
     key = _site_key(2) if kind != "batch" else None
     site = CallSite(*key) if key else None
-    token = _ORM_LOAD.set(OrmLoad(kind, attribute, parent, target, direction, site))
+    token = _ORM_LOAD.set(OrmLoad(kind, attribute, parent, target, direction, via, site))
     try:
         return state.invoke_statement()
     finally:

@@ -91,7 +91,7 @@ class PerflabMagics(Magics):
     @argument("--limit", type=int, default=20, metavar="K", help="list at most K statements (default 20)")
     @cell_magic
     def queries(self, line: str, cell: str) -> Any:
-        """Run the cell, then count and list the SQL it sent, with one line per finding (N+1, repeated query) and its fix.
+        """Run the cell, then list the SQL it sent and one line per finding (N+1, repeated query) with its fix.
 
         Example::
 

@@ -299,31 +299,34 @@ class QueryLog:
             rowcount: int | None = cursor.rowcount
         except Exception:  # a driver that cannot tell
             rowcount = None
-        self._record(statement, parameters, start, end, rowcount, executemany, key, None)
+        slept = self._sleeps.pop(key, None) if self._sleeps else None
+        load = _ORM_LOAD.get()
+        if load is None:
+            site = _site_key(2)
+        else:
+            site = None
+            if not statement.lstrip()[:6].upper().startswith(("SELECT", "WITH")):
+                load, site = None, _site_key(2)  # an autoflush inside a lazy load: a write of its own
+        pending = self._pending
+        pending.append((statement, parameters, start, end, rowcount, executemany, slept, None, site, load))
+        if len(pending) >= _FOLD_AT:
+            self._fold()
 
     def _error(self, ctx: Any) -> None:
         cursor = getattr(ctx.execution_context, "cursor", None)
         statement = ctx.statement
         if cursor is None or statement is None:
             return
-        start = self._starts.pop(id(cursor), None)
+        key = id(cursor)
+        start = self._starts.pop(key, None)
         if start is None:
             return
         executemany = bool(getattr(ctx.execution_context, "executemany", False))
-        self._record(statement, ctx.parameters, start, self._clock(), None, executemany, id(cursor),
-                     type(ctx.original_exception).__name__)
-
-    def _record(self, statement: str, parameters: Any, start: float, end: float, rowcount: int | None,
-                executemany: bool, key: int, error: str | None) -> None:
-        slept = self._sleeps.pop(key, None) if self._sleeps else None
+        slept = self._sleeps.pop(key, None)
         load = _ORM_LOAD.get()
-        if load is not None and not statement.lstrip()[:6].upper().startswith(("SELECT", "WITH")):
-            load = None  # an autoflush inside a lazy load: a write of its own
-        site = _site_key(3) if load is None else None
-        pending = self._pending
-        pending.append((statement, parameters, start, end, rowcount, executemany, slept, error, site, load))
-        if len(pending) >= _FOLD_AT:
-            self._fold()
+        site = _site_key(2) if load is None else None
+        self._pending.append((statement, ctx.parameters, start, self._clock(), None, executemany, slept,
+                              type(ctx.original_exception).__name__, site, load))
 
     def _slept(self, kind: str, cursor: Any, seconds: float) -> None:
         """Told by perflab.latency after each injected sleep (before or after our timer started)."""

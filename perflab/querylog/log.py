@@ -59,7 +59,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from contextvars import ContextVar
-from types import CodeType, TracebackType
+from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import event
@@ -115,27 +115,47 @@ class Statement(NamedTuple):
 
 # --------------------------------------------------------------------------- where a statement came from
 
-_LIBRARY_CODE: dict[CodeType, bool] = {}
+_LIBRARY_FILES: dict[str, bool] = {}
+_DEPTHS: dict[str, int] = {}
 
 
-def _site_key(skip: int) -> tuple[str, int, str] | None:
+def _is_library(filename: str) -> bool:
+    library = _LIBRARY_FILES.get(filename)
+    if library is None:
+        if len(_LIBRARY_FILES) > 10_000:  # a kernel that ran many cells: each has its own file name
+            _LIBRARY_FILES.clear()
+        library = _LIBRARY_FILES[filename] = is_library_file(filename)
+    return library
+
+
+def _site_key(skip: int, sql: str) -> tuple[str, int, str] | None:
     """(file, line, function) of the learner's innermost frame: :func:`perflab.callsite.user_frame`, made cheap.
 
-    It runs once per statement, so it caches the library test per code object and returns a tuple
-    (a CallSite is built when the log is read).
+    It runs once per statement. Walking up the stack creates a frame object per step, so it first
+    tries the depth at which the same SQL last found the learner's frame (checking that the frame
+    there is the learner's and the one below it is not); it keeps the library test per file name
+    and returns a tuple (a CallSite is built when the log is read).
     """
-    frame: Any = sys._getframe(skip)
-    cache = _LIBRARY_CODE
+    depth = _DEPTHS.get(sql)
+    if depth is not None:
+        try:
+            frame: Any = sys._getframe(depth)
+            code = frame.f_code
+            if not _is_library(code.co_filename) and _is_library(sys._getframe(depth - 1).f_code.co_filename):
+                return code.co_filename, frame.f_lineno, code.co_name
+        except ValueError:  # a shallower stack than last time
+            pass
+    depth = skip
+    frame = sys._getframe(skip)
     while frame is not None:
         code = frame.f_code
-        library = cache.get(code)
-        if library is None:
-            if len(cache) > 20_000:  # notebook cells make new code objects on every run
-                cache.clear()
-            library = cache[code] = is_library_file(code.co_filename)
-        if not library:
+        if not _is_library(code.co_filename):
+            if len(_DEPTHS) > 10_000:
+                _DEPTHS.clear()
+            _DEPTHS[sql] = depth
             return code.co_filename, frame.f_lineno, code.co_name
         frame = frame.f_back
+        depth += 1
     return None
 
 
@@ -195,7 +215,7 @@ def _on_orm_execute(state: ORMExecuteState) -> Any:
         target = parent
     else:
         return None
-    key = _site_key(2) if kind != "batch" else None
+    key = _site_key(2, attribute) if kind != "batch" else None
     site = CallSite(*key) if key else None
     token = _ORM_LOAD.set(OrmLoad(kind, attribute, parent, target, direction, via, site))
     try:
@@ -302,11 +322,11 @@ class QueryLog:
         slept = self._sleeps.pop(key, None) if self._sleeps else None
         load = _ORM_LOAD.get()
         if load is None:
-            site = _site_key(2)
+            site = _site_key(2, statement)
         else:
             site = None
             if not statement.lstrip()[:6].upper().startswith(("SELECT", "WITH")):
-                load, site = None, _site_key(2)  # an autoflush inside a lazy load: a write of its own
+                load, site = None, _site_key(2, statement)  # an autoflush inside a lazy load: a write of its own
         pending = self._pending
         pending.append((statement, parameters, start, end, rowcount, executemany, slept, None, site, load))
         if len(pending) >= _FOLD_AT:
@@ -324,7 +344,7 @@ class QueryLog:
         executemany = bool(getattr(ctx.execution_context, "executemany", False))
         slept = self._sleeps.pop(key, None)
         load = _ORM_LOAD.get()
-        site = _site_key(2) if load is None else None
+        site = _site_key(2, statement) if load is None else None
         self._pending.append((statement, ctx.parameters, start, self._clock(), None, executemany, slept,
                               type(ctx.original_exception).__name__, site, load))
 

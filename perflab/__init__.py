@@ -48,7 +48,7 @@ _HOME = {
     "check": "exercises", "hint": "exercises",
     "explain": "explain",
     "inject_latency": "latency", "remove_latency": "latency",
-    "QueryLog": "queries", "TooManyQueries": "queries", "query_log": "queries",
+    "QueryLog": "querylog", "TooManyQueries": "querylog", "query_log": "querylog",
     "Measurement": "timing", "Spans": "timing", "ameasure": "timing", "compare": "timing", "measure": "timing",
 }
 
@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from perflab.exercises import check, hint
     from perflab.explain import explain
     from perflab.latency import inject_latency, remove_latency
-    from perflab.queries import QueryLog, TooManyQueries, query_log
+    from perflab.querylog import QueryLog, TooManyQueries, query_log
     from perflab.timing import Measurement, Spans, ameasure, compare, measure
 
 

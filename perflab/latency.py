@@ -3,7 +3,7 @@
 >>> import sqlalchemy as sa
 >>> from perflab.latency import inject_latency
 >>> engine = sa.create_engine("sqlite://")
->>> with inject_latency(engine, 1.0):           # every statement now waits ~1 ms first
+>>> with inject_latency(engine, 1.0):           # every round trip now waits ~1 ms first
 ...     with engine.connect() as conn:
 ...         conn.exec_driver_sql("SELECT 1").scalar()
 1
@@ -11,22 +11,33 @@
 This is a **simulation**. SQLite runs inside the Python process, so a query costs microseconds;
 a real database server is a network round trip away, and every statement pays that round trip
 (0.2-1 ms on one data-centre network, 5-50 ms across regions). ``inject_latency`` sleeps for a
-fixed ``ms`` before each statement is sent (SQLAlchemy's ``before_cursor_execute`` event), so
-the cost of *how many* statements you run shows up the way it would over a network. It does not
-simulate bandwidth, jitter, packet loss or server load.
+fixed ``ms`` before each round trip, so the cost of *how many* round trips you make shows up the way
+it would over a network. It does not simulate bandwidth, jitter, packet loss or server load.
 
-What counts as one round trip: one cursor execution. ``executemany`` (a list of parameter sets)
-is one statement and pays the delay once, like a pipelined batch would.
+What counts as one round trip:
 
-Blocking and asyncio: the delay is ``time.sleep``, which blocks *the thread running the statement*.
+- each statement (SQLAlchemy's ``before_cursor_execute`` event). ``executemany`` (a list of
+  parameter sets) is one statement and pays the delay once, like a pipelined batch would;
+- each BEGIN, COMMIT and ROLLBACK (the connection events ``begin``, ``commit``, ``rollback``): a
+  driver such as psycopg sends them to the server as statements of their own, so a transaction per
+  row pays two more round trips per row. ``with engine.connect() as conn: ...`` without a commit
+  ends in a ROLLBACK, so it pays BEGIN + its statements + ROLLBACK. (SQLite's driver sends no
+  BEGIN over any network, of course; the simulation plays a server database.)
 
-- Statements run in a worker thread (``await asyncio.to_thread(fn)``): the event loop stays free
-  and other tasks keep running while the statement "waits for the network". This is how the
-  notebooks batch queries concurrently.
-- SQLAlchemy's ``AsyncEngine`` runs the sync event hooks on the event loop's own thread (through
-  greenlets), so the sleep there would **block the whole event loop**: every task stops for the
-  delay. The simulation is wrong for that case; use ``asyncio.to_thread`` with a normal engine, or
-  ``await roundtrip(ms)`` in your own coroutine to simulate the wait without blocking the loop.
+Every sleep is measured: the query log (:mod:`perflab.querylog`) books the time *actually* slept
+(``time.sleep`` overshoots by the scheduler's wake-up delay), not the nominal ``ms``. It learns it
+through :func:`watch_sleeps`.
+
+Blocking and asyncio:
+
+- A normal engine sleeps with ``time.sleep`` in the thread that runs the statement. In a worker
+  thread (``await asyncio.to_thread(fn)``) the event loop stays free meanwhile; called directly on
+  the loop's thread it blocks every task, as any blocking driver would.
+- An ``AsyncEngine`` (``sqlite+aiosqlite://``, ``postgresql+psycopg_async://``) runs the event hooks
+  inside SQLAlchemy's greenlet adapter, on the event loop's thread. There the delay is
+  ``asyncio.sleep``, awaited through ``sqlalchemy.util.await_`` (``await_only`` before 2.1): the
+  hook waits without blocking the loop, so ``asyncio.gather`` of ten queries overlaps their round
+  trips as on a network.
 
 Accuracy: ``time.sleep`` overshoots by the scheduler's wake-up delay (on Linux typically
 0.05-0.2 ms, more on a busy or virtual machine). :func:`overshoot` measures it on this machine.
@@ -38,6 +49,7 @@ more than concurrency.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import statistics
 import threading
@@ -47,6 +59,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+import sqlalchemy.util
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -58,29 +71,76 @@ MAX_LATENCY_MS = 10_000.0
 #: How long :func:`precise_sleep` spins at the end of each sleep, in seconds.
 SPIN_SECONDS = 0.0003
 
+#: The connection events that are a round trip of their own, and the name a log shows for each.
+TRANSACTION_EVENTS = {"begin": "BEGIN", "commit": "COMMIT", "rollback": "ROLLBACK"}
+
 Sleep = Callable[[float], object]
+Clock = Callable[[], float]
+#: ``callback(kind, cursor, seconds)``: kind is ``statement`` (cursor given) or ``BEGIN``/``COMMIT``/``ROLLBACK``.
+SleepWatcher = Callable[[str, Any, float], None]
+
+# Waits for an awaitable from inside a sync hook run by SQLAlchemy's asyncio greenlet adapter
+# (named await_only before SQLAlchemy 2.1).
+_await: Callable[[Any], Any] = getattr(sqlalchemy.util, "await_", None) or sqlalchemy.util.await_only
 
 
-class _State:
-    """The delay currently injected into one engine, and its event listener."""
+class _Latency:
+    """One engine's injected delay (0: off), its listeners and who watches its sleeps.
 
-    __slots__ = ("seconds", "sleep", "listener")
+    One per engine, for the engine's lifetime: switching the delay on and off (a slider) adds and
+    removes the same four listeners, and creates nothing else.
+    """
 
-    def __init__(self, seconds: float, sleep: Sleep) -> None:
-        self.seconds = seconds
-        self.sleep = sleep
+    __slots__ = ("seconds", "sleep", "clock", "watchers", "listening", "__weakref__")
 
-        def listener(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
-                     executemany: bool) -> None:
-            self.sleep(self.seconds)
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.sleep: Sleep = time.sleep
+        self.clock: Clock = time.perf_counter
+        self.watchers: tuple[SleepWatcher, ...] = ()
+        self.listening = False
 
-        self.listener = listener
+    def _pause(self, kind: str, cursor: Any) -> None:
+        clock = self.clock
+        start = clock()
+        waiting = self.sleep(self.seconds)
+        if waiting is not None and inspect.isawaitable(waiting):
+            _await(waiting)
+        slept = clock() - start
+        for watcher in self.watchers:
+            watcher(kind, cursor, slept)
+
+    def before_cursor_execute(self, conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
+                              executemany: bool) -> None:
+        self._pause("statement", cursor)
+
+    def begin(self, conn: Any) -> None:
+        self._pause("BEGIN", None)
+
+    def commit(self, conn: Any) -> None:
+        self._pause("COMMIT", None)
+
+    def rollback(self, conn: Any) -> None:
+        self._pause("ROLLBACK", None)
+
+    def switch(self, engine: Engine, on: bool) -> None:
+        """Add or remove the listeners (no-op if already in that state)."""
+        if on == self.listening:
+            return
+        for name in ("before_cursor_execute", *TRANSACTION_EVENTS):
+            (event.listen if on else event.remove)(engine, name, getattr(self, name))
+        self.listening = on
 
 
-_STATES: weakref.WeakKeyDictionary[Engine, _State] = weakref.WeakKeyDictionary()
-# id(engine) -> injected seconds: a plain dict, read once per statement by the query log.
-_SECONDS: dict[int, float] = {}
+_LATENCY: weakref.WeakKeyDictionary[Engine, _Latency] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+
+
+def _latency_of(engine: Engine) -> _Latency:
+    state = _LATENCY.get(engine)
+    if state is None:
+        state = _LATENCY[engine] = _Latency()
+    return state
 
 
 def engine_of(obj: object, what: str = "engine") -> Engine:
@@ -142,7 +202,7 @@ class LatencyHandle:
     >>> engine = sa.create_engine("sqlite://")
     >>> handle = inject_latency(engine, 2)
     >>> handle
-    <injected latency: 2 ms per statement>
+    <injected latency: 2 ms per round trip>
     >>> handle.remove()
     >>> current_latency(engine)
     0.0
@@ -166,15 +226,16 @@ class LatencyHandle:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        state = _STATES.get(self.engine)
-        inject_latency(self.engine, self.previous_ms, sleep=state.sleep if state else None)
+        state = _latency_of(self.engine)
+        inject_latency(self.engine, self.previous_ms, sleep=state.sleep, clock=state.clock)
 
     def __repr__(self) -> str:
-        return f"<injected latency: {self.ms:g} ms per statement>"
+        return f"<injected latency: {self.ms:g} ms per round trip>"
 
 
-def inject_latency(engine: object, ms: float, *, sleep: Sleep | None = None) -> LatencyHandle:
-    """Delay every statement on ``engine`` by ``ms`` milliseconds, to simulate a network round trip.
+def inject_latency(engine: object, ms: float, *, sleep: Sleep | None = None,
+                   clock: Clock | None = None) -> LatencyHandle:
+    """Delay every round trip on ``engine`` by ``ms`` milliseconds, to simulate a network.
 
     >>> import sqlalchemy as sa
     >>> engine = sa.create_engine("sqlite://")
@@ -185,35 +246,30 @@ def inject_latency(engine: object, ms: float, *, sleep: Sleep | None = None) -> 
     >>> current_latency(engine)
     0.0
 
-    One delay per engine: calling it again replaces the delay, ``ms=0`` removes it. The delay is
-    a ``time.sleep`` in the thread that runs the statement (see the module docs for asyncio).
+    One delay per engine: calling it again replaces the delay, ``ms=0`` removes it. A round trip is
+    each statement and each BEGIN / COMMIT / ROLLBACK (see the module docs, also for asyncio).
 
     Parameters:
         engine: the Engine (or a Connection/Session/AsyncEngine bound to it).
-        ms: delay per statement in milliseconds, 0 to 10000.
-        sleep: the function that waits, given seconds (default ``time.sleep``; tests pass a fake;
-            :func:`precise_sleep` is more accurate but spins).
+        ms: delay per round trip in milliseconds, 0 to 10000.
+        sleep: the function that waits, given seconds; it may return an awaitable, which is awaited
+            on an AsyncEngine (default ``asyncio.sleep`` for an AsyncEngine, else ``time.sleep``;
+            tests pass a fake; :func:`precise_sleep` is more accurate but spins).
+        clock: the timer that measures each sleep, in seconds (default ``time.perf_counter``; a
+            test passes the fake clock its fake sleep advances).
     """
     target = engine_of(engine)
     value = _check_ms(ms)
     with _LOCK:
-        state = _STATES.get(target)
-        previous = state.seconds * 1000.0 if state else 0.0
-        if value == 0:
-            if state is not None:
-                event.remove(target, "before_cursor_execute", state.listener)
-                del _STATES[target]
-            _SECONDS.pop(id(target), None)
-        elif state is None:
-            state = _State(value / 1000.0, sleep or time.sleep)
-            event.listen(target, "before_cursor_execute", state.listener)
-            _STATES[target] = state
-            _SECONDS[id(target)] = state.seconds
-            weakref.finalize(target, _SECONDS.pop, id(target), None)
+        state = _latency_of(target)
+        previous = state.seconds * 1000.0
+        state.seconds = value / 1000.0
+        if sleep is not None:
+            state.sleep = sleep
         else:
-            state.seconds = value / 1000.0
-            state.sleep = sleep or time.sleep
-            _SECONDS[id(target)] = state.seconds
+            state.sleep = asyncio.sleep if target.dialect.is_async else time.sleep
+        state.clock = clock or time.perf_counter
+        state.switch(target, value > 0)
     return LatencyHandle(target, value, previous)
 
 
@@ -227,23 +283,47 @@ def remove_latency(engine: object) -> None:
 
 
 def current_latency(engine: object) -> float:
-    """The delay injected into ``engine`` per statement, in milliseconds (0.0 if none).
+    """The delay injected into ``engine`` per round trip, in milliseconds (0.0 if none).
 
     >>> import sqlalchemy as sa
     >>> current_latency(sa.create_engine("sqlite://"))
     0.0
     """
-    state = _STATES.get(engine_of(engine))
+    state = _LATENCY.get(engine_of(engine))
     return state.seconds * 1000.0 if state else 0.0
 
 
-def _reattach_latency(engine: Engine) -> None:
-    """Move the latency listener to the end of the engine's listeners (the query log's timer runs first)."""
+def watch_sleeps(engine: object, callback: SleepWatcher) -> Callable[[], None]:
+    """Call ``callback(kind, cursor, seconds)`` after each injected sleep on ``engine``; returns the undo.
+
+    >>> import sqlalchemy as sa
+    >>> engine = sa.create_engine("sqlite://")
+    >>> seen = []
+    >>> unwatch = watch_sleeps(engine, lambda kind, cursor, seconds: seen.append(kind))
+    >>> with inject_latency(engine, 0.1), engine.connect() as conn:
+    ...     _ = conn.exec_driver_sql("SELECT 1").all()
+    >>> unwatch()
+    >>> seen
+    ['BEGIN', 'statement', 'ROLLBACK']
+
+    ``seconds`` is the time actually slept, measured around the sleep; ``cursor`` is the DBAPI cursor
+    of the statement about to run (None for BEGIN / COMMIT / ROLLBACK). The query log uses this to
+    book honest figures; the watch outlives switching the delay off and on.
+
+    Parameters:
+        engine: the Engine (or a Connection/Session/AsyncEngine bound to it).
+        callback: called in the thread (or greenlet) that slept, right after the sleep.
+    """
+    target = engine_of(engine)
     with _LOCK:
-        state = _STATES.get(engine)
-        if state is not None:
-            event.remove(engine, "before_cursor_execute", state.listener)
-            event.listen(engine, "before_cursor_execute", state.listener)
+        state = _latency_of(target)
+        state.watchers = (*state.watchers, callback)
+
+    def unwatch() -> None:
+        with _LOCK:
+            state.watchers = tuple(w for w in state.watchers if w is not callback)
+
+    return unwatch
 
 
 async def roundtrip(ms: float) -> None:

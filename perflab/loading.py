@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from perflab.errors import PerflabError
 from perflab.memory import peak_kib
-from perflab.queries import Statement, query_log
+from perflab.querylog import Statement, query_log
 
 if TYPE_CHECKING:
     import pandas as pd

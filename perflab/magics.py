@@ -9,13 +9,13 @@ In a notebook::
 
     %%queries
     for user in users[:10]:
-        print(user.name, len(user.orders))   # lazy loads: 1 + 10 statements, an N+1 suspect
+        print(user.name, len(user.orders))   # lazy loads: 1 + 10 statements, one finding
 
     %measure sorted(data)                    # median ± IQR/2, stored in _measure
     m = %measure -o sorted(data)             # also returned
 
 This module is the only one that imports IPython; ``perflab`` imports it only when the extension is
-loaded. The magics are thin wrappers over :func:`perflab.queries.query_log` and
+loaded. The magics are thin wrappers over :func:`perflab.querylog.query_log` and
 :func:`perflab.timing.measure`.
 """
 
@@ -31,7 +31,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from perflab.errors import PerflabError
-from perflab.queries import TooManyQueries, query_log
+from perflab.querylog import TooManyQueries, query_log
 from perflab.timing import measure as timing_measure
 
 
@@ -87,11 +87,11 @@ class PerflabMagics(Magics):
               help="name of the variable holding the engine (or connection / session); default: engine")
     @argument("--max", type=int, default=None, metavar="N",
               help="fail (TooManyQueries) if the cell ran more than N statements")
-    @argument("--quiet", action="store_true", help="show only the summary line and the N+1 suspects")
+    @argument("--quiet", action="store_true", help="show only the summary line and the findings")
     @argument("--limit", type=int, default=20, metavar="K", help="list at most K statements (default 20)")
     @cell_magic
     def queries(self, line: str, cell: str) -> Any:
-        """Run the cell, then count and list the SQL it sent, with N+1 suspects.
+        """Run the cell, then list the SQL it sent and one line per finding (N+1, repeated query) with its fix.
 
         Example::
 
@@ -99,9 +99,9 @@ class PerflabMagics(Magics):
             rows = orders_by_user(engine, user_ids)
 
         The log is shown after the cell's printed output and before its value; it is kept in
-        ``_queries`` (a perflab.queries.QueryLog) for a closer look. An error in the cell still shows
+        ``_queries`` (a perflab.querylog.QueryLog) for a closer look. An error in the cell still shows
         the statements that ran before it, then the error. Top-level ``await`` is not supported in
-        the cell; for async code use ``with perflab.queries.query_log(engine) as log:`` instead.
+        the cell; for async code use ``with perflab.querylog.query_log(engine) as log:`` instead.
         """
         __tracebackhide__ = True  # noqa: F841 - IPython hides this frame in tracebacks
         args = parse_argstring(self.queries, line)
@@ -228,8 +228,7 @@ def _log_bundle(log: Any, *, quiet: bool, limit: int) -> dict[str, str]:
         return {"text/plain": log.report(limit=limit), "text/html": log._repr_html_(limit=limit)}
     suspects = log.suspects()
     lines = [log.summary()] + [f"  ! {s.message}" for s in suspects]
-    items = "".join(f"<li><code>{html.escape(s.short)}</code> ran <b>{s.count}</b> times — "
-                    f"{html.escape(s.hint)}</li>" for s in suspects)
+    items = "".join(f"<li>{html.escape(s.message)}</li>" for s in suspects)
     markup = f"<p><b>{html.escape(log.summary())}</b></p>" + (f"<ul>{items}</ul>" if items else "")
     return {"text/plain": "\n".join(lines), "text/html": markup}
 

@@ -1,7 +1,7 @@
 """What a query log recorded, one line per distinct statement: how many times it ran, and its shape.
 
 >>> import sqlalchemy as sa
->>> from perflab.queries import query_log
+>>> from perflab.querylog import query_log
 >>> engine = sa.create_engine("sqlite://")
 >>> with query_log(engine) as log, engine.connect() as conn:
 ...     for uid in (1, 2, 3):
@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Any
 
 from perflab.display import plural
-from perflab.queries import short_sql
+from perflab.querylog import short_sql
 
 
 def statement_counts(log: Any) -> list[tuple[str, int]]:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from perflab.dataloader import DataLoader
 from perflab.errors import PerflabError
-from perflab.queries import query_log
+from perflab.querylog import query_log
 
 ORDERS_OF_USERS = sa.text("SELECT user_id, id FROM orders WHERE user_id IN :ids ORDER BY id").bindparams(
     sa.bindparam("ids", expanding=True)

@@ -22,7 +22,7 @@ from perflab.loading import (
     quick_ms,
     transferred,
 )
-from perflab.queries import query_log
+from perflab.querylog import query_log
 from perflab.schema import Order, User
 
 

@@ -10,7 +10,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from sqlalchemy.engine import Engine
 
 from perflab.magics import MagicUsageError, _split_options
-from perflab.queries import QueryLog, TooManyQueries
+from perflab.querylog import QueryLog, TooManyQueries
 from perflab.timing import Measurement
 
 pytestmark = pytest.mark.filterwarnings("ignore::perflab.timing.NoisyMeasurement")  # tiny budgets here
@@ -64,10 +64,11 @@ def test_queries_counts_and_lists_the_sql(ip: InteractiveShell, shown: Shown) ->
     assert result.success, result.error_in_exec
     assert len(shown) == 1
     text, markup = shown[0]["text/plain"], shown[0]["text/html"]
-    assert text.startswith("7 statements in ")
-    assert "1 N+1 suspect" in text and "ran 6 times" in text
-    assert "SELECT id FROM orders WHERE user_id = ?" in text
-    assert "<table>" in markup and "ran <b>6</b> times" in markup
+    assert text.startswith("7 statements (+ BEGIN, ROLLBACK) in ")
+    assert text.splitlines()[0].endswith(", 1 finding")
+    assert text.splitlines()[1].startswith("  ! SELECT id FROM orders WHERE user_id = ? ran 6 times (from cell:5) → "
+                                           "N+1: one query per row; fetch all the rows in one query")
+    assert "<table>" in markup and "ran 6 times (from cell:5)" in markup
     log = ip.user_ns["_queries"]
     assert isinstance(log, QueryLog) and log.count == 7 and not log.active
 
@@ -77,7 +78,7 @@ def test_queries_with_a_named_engine(ip: InteractiveShell, shown: Shown) -> None
     ip.user_ns["engine"] = None  # the cell uses `engine`: point it at the same engine through -e
     result = ip.run_cell("%%queries -e db\nengine = db\n" + N_PLUS_ONE_CELL, store_history=False)
     assert result.success, result.error_in_exec
-    assert shown[0]["text/plain"].startswith("7 statements")
+    assert shown[0]["text/plain"].startswith("7 statements (+ BEGIN, ROLLBACK)")
 
 
 def test_queries_dotted_engine_name(ip: InteractiveShell, shown: Shown) -> None:
@@ -86,7 +87,7 @@ def test_queries_dotted_engine_name(ip: InteractiveShell, shown: Shown) -> None:
 
     ip.user_ns["db"] = App()
     assert ip.run_cell("%%queries -e db.engine\n" + N_PLUS_ONE_CELL, store_history=False).success
-    assert shown[0]["text/plain"].startswith("7 statements")
+    assert shown[0]["text/plain"].startswith("7 statements (+ BEGIN, ROLLBACK)")
 
 
 def test_queries_without_an_engine_is_a_one_line_usage_error(ip: InteractiveShell) -> None:
@@ -104,23 +105,54 @@ def test_queries_max_fails_after_showing_the_log(ip: InteractiveShell, shown: Sh
     result = ip.run_cell("%%queries --max 2\n" + N_PLUS_ONE_CELL, store_history=False)
     err = result.error_in_exec
     assert isinstance(err, TooManyQueries) and isinstance(err, AssertionError)
-    assert "the cell ran 7 statements, expected at most 2" in str(err) and "N+1" in str(err)
+    assert "the cell ran 7 statements, expected at most 2; SELECT id FROM orders" in str(err) and "N+1" in str(err)
     assert len(shown) == 1
     assert ip.run_cell("%%queries --max 7\n" + N_PLUS_ONE_CELL, store_history=False).success
 
 
 def test_queries_quiet(ip: InteractiveShell, shown: Shown) -> None:
     assert ip.run_cell("%%queries --quiet\n" + N_PLUS_ONE_CELL, store_history=False).success
-    text = shown[0]["text/plain"]
-    assert text.splitlines()[0].startswith("7 statements") and "ran 6 times" in text
-    assert "statement\n" not in text and "<table>" not in shown[0]["text/html"]
+    lines = shown[0]["text/plain"].splitlines()
+    assert len(lines) == 2 and lines[0].startswith("7 statements")
+    assert lines[1] == ("  ! SELECT id FROM orders WHERE user_id = ? ran 6 times (from cell:5) → N+1: one query per "
+                        "row; fetch all the rows in one query (WHERE ... IN (...) or a JOIN)")
+    assert "<table>" not in shown[0]["text/html"]
+
+
+ORM_CELL = """\
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from perflab.schema import Order, User
+with Session(engine) as session:
+    users = session.scalars(select(User).order_by(User.id).limit(100)).all()
+    order_counts = [len(u.orders) for u in users]  # chapter 02: each u.orders is a lazy load
+    orders = session.scalars(select(Order).order_by(Order.id).limit(20)).all()
+    for order in orders:
+        for item in order.items:
+            item.product
+"""
+
+
+def test_queries_names_lazy_loads_one_line_each(ip: InteractiveShell, shown: Shown) -> None:
+    assert ip.run_cell("%%queries --quiet\n" + ORM_CELL, store_history=False).success
+    summary, *findings = shown[0]["text/plain"].splitlines()
+    assert summary.startswith("1") and summary.endswith(", 3 findings")
+    assert findings[0] == ("  ! `User.orders` lazy-loaded 100 times (from cell:6) → `selectinload(User.orders)` "
+                           "(one-to-many: joinedload would repeat each User's columns on every Order row)")
+    assert findings[1].startswith("  ! `OrderItem.product` lazy-loaded ")
+    assert findings[1].endswith(" times (from cell:10) → `selectinload(Order.items).selectinload(OrderItem.product)` "
+                                "(many-to-one: `joinedload(OrderItem.product)` is as good: one JOIN, each OrderItem "
+                                "row just gains its Product's columns)")
+    assert findings[2] == ("  ! `Order.items` lazy-loaded 20 times (from cell:9) → `selectinload(Order.items)` "
+                           "(one-to-many: joinedload would repeat each Order's columns on every OrderItem row)")
+    print("\n".join(findings))
 
 
 def test_queries_cell_error_still_shows_the_log(ip: InteractiveShell, shown: Shown) -> None:
     cell = "%%queries --max 0\nwith engine.connect() as c:\n    c.exec_driver_sql('SELECT 1').all()\n1 / 0\n"
     result = ip.run_cell(cell, store_history=False)
     assert isinstance(result.error_in_exec, ZeroDivisionError)  # the cell's own error, not TooManyQueries
-    assert shown[-1]["text/plain"].startswith("1 statement in ")
+    assert shown[-1]["text/plain"].startswith("1 statement (+ BEGIN, ROLLBACK) in ")
 
 
 def test_queries_cell_runs_in_the_notebook_namespace(ip: InteractiveShell, shown: Shown) -> None:
@@ -211,8 +243,8 @@ def test_magics_in_a_real_kernel() -> None:
     cells = nb.cells
     assert not any(o.output_type == "error" for c in cells[:5] for o in c.outputs), [c.outputs for c in cells]
     (log_output,) = [o for o in cells[2].outputs if o.output_type == "display_data"]
-    assert log_output.data["text/plain"].startswith("6 statements in ")
-    assert "likely N+1" in log_output.data["text/plain"]
+    assert log_output.data["text/plain"].startswith("6 statements (+ BEGIN, ROLLBACK) in ")
+    assert "ran 6 times (from cell:3) → N+1: one query per row" in log_output.data["text/plain"]
     assert "<table>" in log_output.data["text/html"]
     assert cells[3].outputs[0].data["text/plain"] == "6"
     assert cells[4].outputs[-1].data["text/plain"] == "'Measurement'"

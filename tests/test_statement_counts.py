@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from perflab.queries import query_log
+from perflab.querylog import query_log
 from perflab.statement_counts import show_statements, statement_counts
 
 

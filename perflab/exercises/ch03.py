@@ -169,7 +169,7 @@ def measure_pattern(engine: Engine, pattern: str, strategy: str, customers: list
     Parameters: ``pattern`` (a key of PATTERNS), ``strategy`` (one of STRATEGIES), ``customers`` (the
     heaviest customers' ids, looked up when None).
     """
-    from perflab.queries import query_log
+    from perflab.querylog import query_log
 
     if pattern not in PATTERNS:
         raise PerflabError(f"unknown access pattern {pattern!r}; use one of {', '.join(PATTERNS)}")

@@ -32,7 +32,7 @@ def repeated_shape(statements: list[Sent]) -> tuple[str, int] | None:
     >>> repeated_shape([Sent("SELECT id FROM users WHERE id = 1"), Sent("SELECT id FROM users WHERE id = 2")])
     ('SELECT id FROM users WHERE id = ?', 2)
     """
-    from perflab.queries import shape_of, short_sql
+    from perflab.querylog import shape_of, short_sql
 
     if not statements:
         return None
@@ -46,7 +46,7 @@ def listed(statements: list[Sent], limit: int = 3) -> str:
     >>> listed([Sent("SELECT 1"), Sent("SELECT 2")])
     '`SELECT 1`; `SELECT 2`'
     """
-    from perflab.queries import short_sql
+    from perflab.querylog import short_sql
 
     shown = "; ".join(f"`{short_sql(s.sql, 80)}`" for s in statements[:limit])
     return shown + ("; ..." if len(statements) > limit else "")

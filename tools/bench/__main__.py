@@ -25,9 +25,10 @@ def main(argv: list[str] | None = None) -> int:
 
         bench_timing()
     if args.what in ("queries", "all"):
-        from tools.bench.queries import bench_latency, bench_querylog
+        from tools.bench.queries import bench_booked_latency, bench_latency, bench_querylog
 
         bench_querylog()
+        bench_booked_latency()
         bench_latency()
     return 0
 

@@ -5,7 +5,7 @@
 query log overhead on SQLite (2000 statements x 15 runs, median µs per statement)
   ...
 
-Run both with ``python -m tools.bench.queries``.
+Run them with ``python -m tools.bench queries``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
-from perflab.latency import overshoot, precise_sleep
-from perflab.queries import QueryLog, query_log
+from perflab.latency import inject_latency, overshoot, precise_sleep
+from perflab.querylog import QueryLog, query_log
 from perflab.schema import Base, User
 
 
@@ -122,6 +122,43 @@ def bench_querylog(n: int = 2000, runs: int = 15) -> None:
         engine.dispose()
 
 
+def bench_booked_latency(n: int = 50, ms: float = 1.0, runs: int = 5) -> None:
+    """Print what the query log books for ``n`` statements with ``ms`` injected: latency vs database time.
+
+    >>> bench_booked_latency(n=5, runs=1)  # doctest: +SKIP
+
+    The sleep overshoots ``ms`` (see :func:`bench_latency`); the log books the time actually slept as
+    injected latency, so what is left (statement time minus injected) is the database's own time and
+    should match the same statements run without latency.
+
+    Parameters:
+        n: statements per run (one connection: BEGIN, n statements, ROLLBACK).
+        ms: the injected latency per round trip.
+        runs: runs; medians are printed.
+    """
+    engine = sa.create_engine("sqlite://")
+
+    def one_run() -> tuple[float, float, float]:
+        with query_log(engine, keep=n) as log, engine.connect() as conn:
+            for _ in range(n):
+                conn.exec_driver_sql("SELECT 1").scalar()
+        statement_time = sum(s.duration for s in log.statements)
+        booked = sum(s.injected for s in log.statements)
+        return statement_time, booked, statement_time - booked
+
+    plain = statistics.median(one_run()[0] for _ in range(runs))
+    with inject_latency(engine, ms):
+        figures = [one_run() for _ in range(runs)]
+    statement_time, booked, database = (statistics.median(f[i] for f in figures) for i in range(3))
+    nominal = n * ms / 1000
+    print(f"query log booking of {ms:g} ms injected latency ({n} statements, median of {runs} runs)")
+    print(f"  statements took {statement_time * 1e3:.1f} ms; nominal latency {nominal * 1e3:.1f} ms; "
+          f"booked as injected {booked * 1e3:.1f} ms (overshoot {(booked - nominal) / n * 1e3:+.3f} ms per sleep)")
+    print(f"  left as database time {database * 1e3:.2f} ms; the same statements without latency "
+          f"{plain * 1e3:.2f} ms")
+    engine.dispose()
+
+
 def bench_latency(n: int = 200) -> None:
     """Print how far injected latency overshoots the requested delay (``time.sleep``, ``precise_sleep``).
 
@@ -140,4 +177,5 @@ def bench_latency(n: int = 200) -> None:
 
 if __name__ == "__main__":
     bench_querylog()
+    bench_booked_latency()
     bench_latency()

@@ -1,0 +1,282 @@
+"""N+1 findings: which loop sent the same query again and again, what caused it, and the fix.
+
+>>> from perflab.callsite import CallSite
+>>> lazy = OrmLoad("lazy", "Order.user", "Order", "User", "many-to-one", None, None)
+>>> group = Group(lazy, "SELECT ... FROM users WHERE users.id = ?", CallSite("report.py", 12, "report"))
+>>> for i in range(60):
+...     group.add((i,), 0.001, executemany=False)
+>>> print(find([group], min_repeats=5)[0].message)  # doctest: +NORMALIZE_WHITESPACE
+`Order.user` lazy-loaded 60 times (from report.py:12) → `selectinload(Order.user)` (many-to-one:
+`joinedload(Order.user)` is as good: one JOIN, each Order row just gains its User's columns)
+
+How statements are grouped (the query log does this as it folds what it recorded):
+
+- **ORM relationship loads** are attributed exactly, with SQLAlchemy's ``do_orm_execute`` event: a lazy
+  load knows the relationship it loads (``Order.user``), so the finding names it and the loader option
+  that fixes it. Loads of the same relationship from the same line of your code are one group.
+  Batches sent by ``selectinload`` / ``subqueryload`` (SQLAlchemy sends one ``IN`` query per 500
+  parents) are the fix, never a finding. Attributes loaded one object at a time (deferred columns,
+  attributes expired by a commit) are their own kind of finding.
+- **Everything else** (Core, ``text()``, ``exec_driver_sql``, top-level ORM queries) is grouped by
+  statement shape (see :func:`perflab.querylog.shapes.shape_of`) *and* the line of your code that
+  sent it (:func:`perflab.callsite.user_frame`): the same query from two places is two findings.
+
+A group that ran ``min_repeats`` times or more is classified:
+
+- the same parameters every time: a **repeated query** (run it once or cache it), never an N+1;
+- a SELECT whose only changing parameters are an ``OFFSET`` or a keyset bound (``id > ?``), with a
+  page size (``LIMIT``) above 1: a **paginated loop**, which reads distinct pages and is not a finding;
+- any other SELECT with changing parameters: a **per-row query**, the classic N+1;
+- ``executemany`` calls in a loop: one batch per call, send all rows in one call;
+- INSERT / UPDATE / DELETE one row at a time: send the rows as one executemany or one bulk statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from perflab.callsite import CallSite
+from perflab.querylog.shapes import literal_limit, placeholder_roles, short_sql
+
+#: Different parameter sets kept per group (to tell repeated from per-row queries and spot pagination).
+DISTINCT_CAP = 1_000
+
+REPEATED_HINT = "repeated query: run once or cache (same parameters every time)"
+PER_ROW_HINT = "N+1: one query per row; fetch all the rows in one query (WHERE ... IN (...) or a JOIN)"
+WRITE_HINT = "one statement per row: send all rows in one executemany (a list of parameter sets) or one bulk statement"
+OTHER_HINT = "one round trip each: batch them"
+
+
+class OrmLoad(NamedTuple):
+    """What an ORM statement loads, read from SQLAlchemy's ``ORMExecuteState`` (see the module docs)."""
+
+    kind: str
+    """``lazy`` (a lazy load), ``batch`` (selectinload / subqueryload) or ``column`` (attributes on access)."""
+    attribute: str
+    """``Order.user`` (a relationship) or ``Review.body`` (columns; ``Review`` when they are unknown)."""
+    parent: str
+    """The class whose attribute is loaded (``Order``)."""
+    target: str
+    """The class loaded (``User``); the parent again for a column load."""
+    direction: str
+    """``many-to-one``, ``one-to-many``, ``many-to-many``, or ``""`` for a column load."""
+    via: str | None
+    """The relationship the parent objects were themselves loaded through (``Order.items`` for
+    ``OrderItem.product`` on items of lazily loaded orders), or None for parents a query loaded."""
+    site: CallSite | None
+    """The line of the learner's code that triggered the load."""
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A finding: statements that ran ``count`` times from one place, what they are, and the fix."""
+
+    shape: str
+    """The statement shape (values replaced by ``?``)."""
+    count: int
+    """How many times it ran."""
+    total_time: float
+    """Seconds spent in those statements (injected latency included)."""
+    distinct_params: int = 2
+    """How many different parameter sets it ran with (counted up to 1000)."""
+    kind: str = "per-row query"
+    """``lazy load``, ``attribute load``, ``per-row query``, ``repeated query``, ``per-row write``,
+    ``executemany loop`` or ``round trips``."""
+    site: CallSite | None = None
+    """The line of the learner's code that sent the statements (None when not found)."""
+    attribute: str | None = None
+    """The ORM attribute loaded (``Order.user``) for lazy and attribute loads, else None."""
+    hint: str = PER_ROW_HINT
+    """What to do about it."""
+    subject: str = field(default="", repr=False)
+    """What the message names: the attribute, or the shortened statement."""
+
+    @property
+    def short(self) -> str:
+        """The shape with its SELECT list elided, for display."""
+        return short_sql(self.shape)
+
+    @property
+    def where(self) -> str:
+        """``file:line`` of the learner's code (``cell:3`` in a notebook), or ``?``."""
+        return self.site.where if self.site else "?"
+
+    @property
+    def message(self) -> str:
+        """One line: what ran how often, from where, ``→`` the fix."""
+        subject = self.subject or self.short
+        verb = {"lazy load": "lazy-loaded", "attribute load": "loaded on access"}.get(self.kind, "ran")
+        return f"{subject} {verb} {self.count} times (from {self.where}) → {self.hint}"
+
+
+class Group:
+    """Statements that share a cause: one ORM attribute or one statement shape, from one line of code.
+
+    Parameters:
+        orm: the ORM load, or None for a statement that is not a relationship or attribute load.
+        shape: the statement shape.
+        site: the learner's line that sent it.
+        sql: one statement as sent (its placeholders tell which parameter is a LIMIT or an OFFSET).
+    """
+
+    __slots__ = ("orm", "shape", "site", "sql", "count", "total_time", "params", "named", "rows", "batches")
+
+    def __init__(self, orm: OrmLoad | None, shape: str, site: CallSite | None, sql: str = "") -> None:
+        self.orm = orm
+        self.shape = shape
+        self.site = site
+        self.sql = sql
+        self.count = 0
+        self.total_time = 0.0
+        self.params: set[Any] = set()
+        self.named = False
+        self.rows = 0
+        self.batches = 0
+
+    def add(self, params: Any, duration: float, *, executemany: bool) -> None:
+        """Count one statement of this group."""
+        self.count += 1
+        self.total_time += duration
+        if executemany:
+            self.batches += 1
+            self.rows += len(params) if hasattr(params, "__len__") else 1
+            return
+        if len(self.params) < DISTINCT_CAP:
+            if isinstance(params, Mapping):
+                self.named = True
+            self.params.add(_freeze(params))
+
+
+def _freeze(params: Any) -> Any:
+    """A hashable key for one parameter set (to count distinct ones)."""
+    key = tuple(params.items()) if isinstance(params, Mapping) else params
+    try:
+        hash(key)
+    except TypeError:
+        return repr(key)
+    return key
+
+
+def _varying(group: Group) -> set[int | str] | None:
+    """Which parameters (positions or names) took more than one value, or None if that cannot be told."""
+    rows: list[dict[int | str, Any]] = []
+    for frozen in group.params:
+        if group.named and isinstance(frozen, tuple):
+            rows.append(dict(frozen))
+        elif isinstance(frozen, tuple):
+            rows.append(dict(enumerate(frozen)))
+        else:
+            return None
+    keys = set().union(*rows) if rows else set()
+    return {k for k in keys if len({repr(r.get(k)) for r in rows}) > 1}
+
+
+def is_paginated(group: Group) -> bool:
+    """True for a SELECT loop over pages: a page size above 1, and only OFFSET / keyset bounds change.
+
+    A loop ``WHERE user_id = ? LIMIT 10`` over users is per-row (an equality key changes);
+    ``ORDER BY id LIMIT 100 OFFSET ?`` or ``WHERE id > ? ORDER BY id LIMIT 100`` reads distinct pages.
+    """
+    roles = placeholder_roles(group.sql)
+    varying = _varying(group)
+    if not varying or any(roles.get(k, "value") not in ("offset", "bound") for k in varying):
+        return False
+    limits = [k for k, role in roles.items() if role == "limit"]
+    if limits:
+        sample = next(iter(group.params))
+        values = dict(sample) if group.named else dict(enumerate(sample))
+        size = values.get(limits[0])
+        return isinstance(size, int) and size > 1
+    size = literal_limit(group.sql)
+    return size is not None and size > 1
+
+
+def _option(attribute: str) -> str:
+    return f"selectinload({attribute})"
+
+
+def _lazy_hint(orm: OrmLoad, chain: str) -> str:
+    fix = f"`{chain}`"
+    if orm.direction == "many-to-one":
+        return (f"{fix} (many-to-one: `joinedload({orm.attribute})` is as good: one JOIN, "
+                f"each {orm.parent} row just gains its {orm.target}'s columns)")
+    if orm.direction == "one-to-many":
+        return f"{fix} (one-to-many: joinedload would repeat each {orm.parent}'s columns on every {orm.target} row)"
+    return fix
+
+
+def _chains(groups: list[Group]) -> dict[str, str]:
+    """The loader option for each lazily loaded attribute, chained through the loads that loaded its parents.
+
+    ``OrderItem.product`` on items that were loaded through ``Order.items`` (lazily or eagerly) →
+    ``selectinload(Order.items).selectinload(OrderItem.product)``: the option to add to the query that
+    loaded the orders. Which relationship loaded the parents is read from SQLAlchemy's record of each
+    parent's load path, so orders loaded by a query of their own do not chain.
+    """
+    via = {g.orm.attribute: g.orm.via for g in groups if g.orm is not None and g.orm.kind != "column"}
+    chains: dict[str, str] = {}
+    for group in groups:
+        if group.orm is None or group.orm.kind != "lazy":
+            continue
+        attribute = group.orm.attribute
+        parts, seen, up = [_option(attribute)], {attribute}, group.orm.via
+        while up is not None and up not in seen:
+            parts.insert(0, _option(up))
+            seen.add(up)
+            up = via.get(up)
+        chains[attribute] = ".".join(parts)
+    return chains
+
+
+def _classify(group: Group, chains: dict[str, str]) -> tuple[str, str] | None:
+    """(kind, hint) for a group, or None when it is not a finding (an eager batch, a paginated loop)."""
+    orm = group.orm
+    if orm is not None:
+        if orm.kind == "lazy":
+            return "lazy load", _lazy_hint(orm, chains.get(orm.attribute, _option(orm.attribute)))
+        if orm.kind == "column":
+            undefer = f"undefer({orm.attribute})" if "." in orm.attribute else "undefer(...)"
+            return "attribute load", (f"load it with the query: `{undefer}` (or, if a commit expired it, "
+                                      "read it before the commit or use Session(expire_on_commit=False))")
+        return None  # selectinload / subqueryload batches: the fix, not the problem
+    verb = group.shape.split(" ", 1)[0].upper()
+    if group.batches == group.count:
+        per = round(group.rows / group.batches)
+        return "executemany loop", f"one executemany per batch of {per} rows: send them all in one call"
+    if verb in ("SELECT", "WITH"):
+        if len(group.params) == 1 and group.batches == 0:
+            return "repeated query", REPEATED_HINT
+        return None if is_paginated(group) else ("per-row query", PER_ROW_HINT)
+    if verb in ("INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE"):
+        return "per-row write", WRITE_HINT
+    return "round trips", OTHER_HINT
+
+
+def find(groups: list[Group], min_repeats: int) -> list[Suspect]:
+    """The findings among ``groups``: those that ran ``min_repeats`` times or more, most frequent first.
+
+    >>> find([], min_repeats=5)
+    []
+
+    Parameters:
+        groups: statements grouped by cause (see :class:`Group`).
+        min_repeats: how many runs make a finding.
+    """
+    chains = _chains(groups)
+    found = []
+    for group in groups:
+        if group.count < min_repeats:
+            continue
+        classified = _classify(group, chains)
+        if classified is None:
+            continue
+        kind, hint = classified
+        attribute = group.orm.attribute if group.orm is not None else None
+        subject = f"`{attribute}`" if attribute else short_sql(group.shape)
+        distinct = len(group.params) if group.batches == 0 else group.batches
+        found.append(Suspect(group.shape, group.count, group.total_time, distinct, kind, group.site,
+                             attribute, hint, subject))
+    found.sort(key=lambda s: (-s.count, -s.total_time))
+    return found

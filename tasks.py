@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,10 +78,12 @@ def setup(venv: Path = VENV, python: str = sys.executable) -> Path:
     if stamp_file.exists() and stamp_file.read_text() == stamp:
         return bin_dir(venv)
     say(f"installing the pinned packages into {venv.name} (a few minutes the first time)")
+    started = time.monotonic()
     quiet = ("--quiet", "--disable-pip-version-check")
     run(py, "-m", "pip", "install", *quiet, "-r", PINS)
     run(py, "-m", "pip", "install", *quiet, "--no-deps", "-e", ".")
     stamp_file.write_text(stamp)
+    say(f"{venv.name} installed in {time.monotonic() - started:.0f} s")
     return bin_dir(venv)
 
 

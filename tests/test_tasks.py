@@ -51,7 +51,8 @@ def test_the_course_server_puts_the_venv_first_and_opens_chapter_00(tmp_path: Pa
     venv = tmp_path / "venv"
     argv, env = tasks.course_server(venv, port=8890, browser=False, rcfile_dir=tmp_path)
     assert env["PATH"].split(os.pathsep)[0] == str(tasks.bin_dir(venv)) and env["VIRTUAL_ENV"] == str(venv)
-    assert "--LabApp.default_url=/lab/tree/00-welcome.ipynb" in argv and f"--ServerApp.root_dir={tasks.NOTEBOOKS}" in argv
+    assert "--LabApp.default_url=/lab/tree/00-welcome.ipynb" in argv
+    assert f"--ServerApp.root_dir={tasks.NOTEBOOKS}" in argv
     assert "--no-browser" in argv and "--port=8890" in argv
 
 

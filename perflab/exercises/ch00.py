@@ -47,7 +47,7 @@ def order_counts(engine: Engine) -> dict[int, int]:
     from perflab.schema import Order
 
     with engine.connect() as conn:
-        return dict(conn.execute(select(Order.user_id, func.count(Order.id)).group_by(Order.user_id)).tuples().all())
+        return {u: n for u, n in conn.execute(select(Order.user_id, func.count(Order.id)).group_by(Order.user_id))}
 
 
 def _same_up_to_ties(got: Any, expected: Sequence[int], counts: dict[int, int]) -> bool:

@@ -15,15 +15,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
-    "CLAIMS",
     "Measurement",
-    "PerflabError",
-    "QueryLog",
     "Spans",
     "TooManyQueries",
     "ameasure",
     "check",
-    "claim",
     "compare",
     "connect",
     "counts",
@@ -31,37 +27,33 @@ __all__ = [
     "fingerprint",
     "hint",
     "inject_latency",
-    "make_engine",
     "measure",
     "query_log",
-    "remove_latency",
-    "scorecard",
     "settings",
     "verdict",
 ]
 
 _HOME = {
-    "CLAIMS": "claims", "claim": "claims", "scorecard": "claims", "verdict": "claims",
-    "PerflabError": "errors", "settings": "config",
-    "connect": "db", "make_engine": "db",
+    "verdict": "claims",
+    "settings": "config",
+    "connect": "db",
     "counts": "dataset", "fingerprint": "dataset",
     "check": "exercises", "hint": "exercises",
     "explain": "explain",
-    "inject_latency": "latency", "remove_latency": "latency",
-    "QueryLog": "querylog", "TooManyQueries": "querylog", "query_log": "querylog",
+    "inject_latency": "latency",
+    "TooManyQueries": "querylog", "query_log": "querylog",
     "Measurement": "timing", "Spans": "timing", "ameasure": "timing", "compare": "timing", "measure": "timing",
 }
 
 if TYPE_CHECKING:
-    from perflab.claims import CLAIMS, claim, scorecard, verdict
+    from perflab.claims import verdict
     from perflab.config import settings
     from perflab.dataset import counts, fingerprint
-    from perflab.db import connect, make_engine
-    from perflab.errors import PerflabError
+    from perflab.db import connect
     from perflab.exercises import check, hint
     from perflab.explain import explain
-    from perflab.latency import inject_latency, remove_latency
-    from perflab.querylog import QueryLog, TooManyQueries, query_log
+    from perflab.latency import inject_latency
+    from perflab.querylog import TooManyQueries, query_log
     from perflab.timing import Measurement, Spans, ameasure, compare, measure
 
 

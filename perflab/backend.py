@@ -3,7 +3,7 @@
 >>> import sqlalchemy as sa
 >>> describe_backend(sa.create_engine("sqlite://"))
 'SQLite in-process'
->>> describe_backend(sa.create_engine("postgresql://u@db.example:5432/shop"))
+>>> describe_backend(sa.create_engine("postgresql+psycopg://u@db.example:5432/shop"))
 'PostgreSQL over TCP'
 
 A notebook that runs on SQLite by default and on PostgreSQL in CI (``PERFLAB_DATABASE_URL``) builds its

@@ -20,6 +20,7 @@ __all__ = [
     "TooManyQueries",
     "ameasure",
     "check",
+    "claim",
     "compare",
     "connect",
     "counts",
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 _HOME = {
-    "verdict": "claims",
+    "claim": "claims", "verdict": "claims",
     "settings": "config",
     "connect": "db",
     "counts": "dataset", "fingerprint": "dataset",
@@ -46,7 +47,7 @@ _HOME = {
 }
 
 if TYPE_CHECKING:
-    from perflab.claims import verdict
+    from perflab.claims import claim, verdict
     from perflab.config import settings
     from perflab.dataset import counts, fingerprint
     from perflab.db import connect

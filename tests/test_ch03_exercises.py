@@ -55,7 +55,7 @@ def test_the_notebook_starter_fails_with_a_hint(sqlite_engine: Engine) -> None:
     found = notebook_starters(NOTEBOOK)
     assert set(found) == {"pick_strategy"}
     result = pick(found["pick_strategy"], sqlite_engine)
-    assert_failed_with_hint(result, "1 of 3 picks cost more than 2x the cheapest", "profile: joined", "vs lazy",
+    assert_failed_with_hint(result, "1 of 3 picks cost more than 2x the cheapest", "profile: joined", "vs the cheapest",
                             "hint: profile: does this page read user.orders at all?")
 
 

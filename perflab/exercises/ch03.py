@@ -273,10 +273,11 @@ def _check_pick_strategy(learner_fn: Callable[..., Any], *, engine: Engine, runs
     details = {"picks": picks, "costs": costs, "table": table}
     if wrong:
         head = f"{len(wrong)} of {len(picks)} picks cost more than {tolerance:g}x the cheapest ({MODEL}): "
-        problem = head + "; ".join(f"{p}: {c.strategy} {c.describe()} vs {b.strategy} ≈ {_ms(b.model_ms)}"
+        # The cheapest option's price, not its name: naming it would give the answer away.
+        problem = head + "; ".join(f"{p}: {c.strategy} {c.describe()} vs the cheapest ≈ {_ms(b.model_ms)}"
                                    for p, c, b in wrong)
         if len(problem) > 240:  # keep the line short: prices only
-            problem = head + "; ".join(f"{p}: {c.strategy} ≈ {_ms(c.model_ms)} vs {b.strategy} ≈ "
+            problem = head + "; ".join(f"{p}: {c.strategy} ≈ {_ms(c.model_ms)} vs the cheapest ≈ "
                                        f"{_ms(b.model_ms)}" for p, c, b in wrong)
         return failed(problem,
                       f"{wrong[0][0]}: {_HINTS[wrong[0][0]]}", **details)

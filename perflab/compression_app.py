@@ -8,6 +8,7 @@
 Routes (the same API twice):
 
 - ``/orders?n=100&first=1``: an orders page as JSON (:func:`perflab.payloads.orders_json`);
+- ``/statuses?n=10``: the id and status of the first ``n`` orders, about 30 bytes of JSON each;
 - ``/random?size=100000``: random bytes (what encrypted data looks like);
 - ``/precompressed?n=1000``: an orders page gzipped beforehand (a ``.gz`` download, a PNG's insides);
 
@@ -31,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from perflab.payloads import orders_json, precompressed, random_bytes
+from perflab.payloads import orders_json, precompressed, random_bytes, to_json
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -64,6 +65,17 @@ async def orders(request: Request) -> Response:
     return Response(orders_json(_engine(), n, first), media_type="application/json")
 
 
+async def statuses(request: Request) -> Response:
+    from sqlalchemy import select
+
+    from perflab.schema import Order
+
+    stmt = select(Order.id, Order.status).order_by(Order.id).limit(_int(request, "n", 10, 1, MAX_ORDERS))
+    with _engine().connect() as conn:
+        rows = [{"id": r.id, "status": r.status} for r in conn.execute(stmt)]
+    return Response(to_json(rows), media_type="application/json")
+
+
 async def random(request: Request) -> Response:
     return Response(random_bytes(_int(request, "size", 100_000, 0, MAX_BYTES)),
                     media_type="application/octet-stream")
@@ -74,7 +86,8 @@ async def gzipped(request: Request) -> Response:
     return Response(data, media_type="application/octet-stream")
 
 
-api = Starlette(routes=[Route("/orders", orders), Route("/random", random), Route("/precompressed", gzipped)])
+api = Starlette(routes=[Route("/orders", orders), Route("/statuses", statuses), Route("/random", random),
+                        Route("/precompressed", gzipped)])
 
 
 

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -54,10 +55,11 @@ def _engine() -> Engine:
 
 
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    value = int(request.query_params.get(name, default))
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be from {low} to {high}, got {value}")
-    return value
+    """A whole-number query parameter within [low, high]; anything else is a 400 that says why."""
+    raw = request.query_params.get(name, str(default))
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise HTTPException(400, f"{name} must be a whole number from {low} to {high}, got {raw!r}")
+    return int(raw)
 
 
 async def orders(request: Request) -> Response:

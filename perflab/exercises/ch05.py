@@ -72,6 +72,13 @@ class Scenario:
             self.runs[label] = run_codec(self.payload, codec, level, repeat=REPEAT, budget=0.05)
         return self.runs[label]
 
+    def measure_again(self, run: CodecRun) -> CodecRun:
+        """Time ``run``'s option again and keep the faster figures of both measurements (a second look)."""
+        again = run_codec(self.payload, run.codec, run.level, repeat=2 * REPEAT, budget=0.1)
+        faster = (min(run.compress_s, again.compress_s), min(run.decompress_s, again.decompress_s))
+        self.runs[run.label] = CodecRun(run.codec, run.level, run.size, run.compressed, *faster)
+        return self.runs[run.label]
+
     def best(self) -> CodecRun:
         """The measured option with the shortest end-to-end time within the CPU budget."""
         for codec, level in MENU:
@@ -92,13 +99,13 @@ def scenarios(engine: Engine, seed: int | None = None) -> list[Scenario]:
     rng = random.Random(secrets.randbits(32) if seed is None else seed)
     with engine.connect() as conn:
         orders = int(conn.execute(select(func.count()).select_from(Order)).scalar_one())
-    if orders < 2000:
-        raise PerflabError(f"the exercise needs at least 2,000 orders, the database has {orders:,} — "
+    if orders < 500:
+        raise PerflabError(f"the exercise needs at least 500 orders, the database has {orders:,} — "
                            "use the course dataset: perflab.connect()")
 
     def page(n_low: int, n_high: int) -> bytes:
-        n = rng.randint(n_low, n_high)
-        return orders_json(engine, n, first_id=rng.randint(1, orders - n))
+        n = min(rng.randint(n_low, n_high), orders)
+        return orders_json(engine, n, first_id=rng.randint(1, orders - n + 1))
 
     busy = Scenario("busy server", "orders page", page(300, 500), rng.uniform(50, 150), 0)
     zstd1 = busy.measure("zstd", 1).compress_s * 1e3
@@ -109,7 +116,7 @@ def scenarios(engine: Engine, seed: int | None = None) -> list[Scenario]:
         busy,
         Scenario("encrypted file", "random bytes", random_bytes(rng.randint(200_000, 400_000), rng.getrandbits(32)),
                  rng.uniform(20, 60), 100),
-        Scenario("gzipped download", "gzipped orders page", precompressed(page(1500, 2500)), rng.uniform(20, 60),
+        Scenario("gzipped download", "gzipped orders page", precompressed(page(600, 1000)), rng.uniform(20, 60),
                  100),
     ]
 
@@ -149,11 +156,19 @@ def _as_pick(answer: Any, name: str) -> tuple[str, int]:
 
 
 def judge(picks: Sequence[tuple[str, int]], cases: Sequence[Scenario]) -> list[Verdict]:
-    """Measure each pick in its scenario, next to the best option of the menu (and the pick itself)."""
+    """Measure each pick in its scenario, next to the best option of the menu (and the pick itself).
+
+    A pick that misses is measured again, with the best option, before the verdict: timing noise
+    on a busy machine should not fail a right answer.
+    """
     verdicts = []
     for (codec, level), scenario in zip(picks, cases):
-        pick = scenario.measure(codec, level)
-        verdicts.append(Verdict(scenario, pick, scenario.best()))
+        verdict = Verdict(scenario, scenario.measure(codec, level), scenario.best())
+        if not verdict.ok:  # a busy machine can slow one run down: look again before saying no
+            pick = scenario.measure_again(verdict.pick)
+            scenario.measure_again(verdict.best)
+            verdict = Verdict(scenario, pick, scenario.best())
+        verdicts.append(verdict)
     return verdicts
 
 
@@ -214,14 +229,15 @@ def _check_pick_codec(learner_fn: Callable[..., Any], *, engine: Engine, seed: i
         picks.append(pick)
     verdicts = judge(picks, cases)
     details = {"verdicts": verdicts, "table": verdict_table(verdicts)}
-    wrong = [v for v in verdicts if not v.ok]
+    wrong = sorted((v for v in verdicts if not v.ok), key=lambda v: not v.over_budget)  # budget misses first
     if wrong:
         head = (f"{len(wrong)} of {len(verdicts)} picks are over budget or more than {TOLERANCE:g}x slower "
                 "end to end than the best option: ")
         hint = ("the same answer for every case cannot be near-best: a fast link, a slow link and data that "
                 "does not compress call for different choices" if len({p for p in picks}) == 1
                 else "measure the options on (a slice of) the payload and compare compress + transfer + decompress")
-        return failed(head + "; ".join(v.line() for v in wrong), hint, **details)
+        more = f"; and {len(wrong) - 2} more" if len(wrong) > 2 else ""
+        return failed(head + "; ".join(v.line() for v in wrong[:2]) + more, hint, **details)
     return passed(f"all {len(verdicts)} picks are within {TOLERANCE:g}x of the best end-to-end time and within "
                   "their CPU budget: " + "; ".join(f"{v.scenario.name} → {v.pick.label}" for v in verdicts),
                   **details)

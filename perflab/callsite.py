@@ -59,13 +59,15 @@ class CallSite:
 
     @property
     def where(self) -> str:
-        """``file:line`` with the file's name only (a notebook cell shows as ``cell``)."""
+        """``file.py:line`` with the file's name only; in a notebook ``line N of the cell``.
+
+        >>> CallSite("/home/me/report.py", 12, "f").where, CallSite("/tmp/ipykernel_1/2.py", 3, "f").where
+        ('report.py:12', 'line 3 of the cell')
+        """
         name = self.filename
         if name.startswith("<ipython-input") or "/ipykernel_" in name or name.startswith("/tmp/ipykernel"):
-            name = "cell"
-        else:
-            name = Path(name).name
-        return f"{name}:{self.lineno}"
+            return f"line {self.lineno} of the cell"
+        return f"{Path(name).name}:{self.lineno}"
 
     def __str__(self) -> str:
         return self.where

@@ -66,9 +66,10 @@ def test_queries_counts_and_lists_the_sql(ip: InteractiveShell, shown: Shown) ->
     text, markup = shown[0]["text/plain"], shown[0]["text/html"]
     assert text.startswith("7 statements (+ BEGIN, ROLLBACK) in ")
     assert text.splitlines()[0].endswith(", 1 finding")
-    assert text.splitlines()[1].startswith("  ! SELECT id FROM orders WHERE user_id = ? ran 6 times (from cell:5) → "
+    assert text.splitlines()[1].startswith("  ! SELECT id FROM orders WHERE user_id = ? ran 6 times "
+                                           "(from line 5 of the cell) → "
                                            "N+1: one query per row; fetch all the rows in one query")
-    assert "<table>" in markup and "ran 6 times (from cell:5)" in markup
+    assert "<table>" in markup and "ran 6 times (from line 5 of the cell)" in markup
     log = ip.user_ns["_queries"]
     assert isinstance(log, QueryLog) and log.count == 7 and not log.active
 
@@ -114,7 +115,8 @@ def test_queries_quiet(ip: InteractiveShell, shown: Shown) -> None:
     assert ip.run_cell("%%queries --quiet\n" + N_PLUS_ONE_CELL, store_history=False).success
     lines = shown[0]["text/plain"].splitlines()
     assert len(lines) == 2 and lines[0].startswith("7 statements")
-    assert lines[1] == ("  ! SELECT id FROM orders WHERE user_id = ? ran 6 times (from cell:5) → N+1: one query per "
+    assert lines[1] == ("  ! SELECT id FROM orders WHERE user_id = ? ran 6 times (from line 5 of the cell) → "
+                        "N+1: one query per "
                         "row; fetch all the rows in one query (WHERE ... IN (...) or a JOIN)")
     assert "<table>" not in shown[0]["text/html"]
 
@@ -137,13 +139,16 @@ def test_queries_names_lazy_loads_one_line_each(ip: InteractiveShell, shown: Sho
     assert ip.run_cell("%%queries --quiet\n" + ORM_CELL, store_history=False).success
     summary, *findings = shown[0]["text/plain"].splitlines()
     assert summary.startswith("1") and summary.endswith(", 3 findings")
-    assert findings[0] == ("  ! `User.orders` lazy-loaded 100 times (from cell:6) → `selectinload(User.orders)` "
+    assert findings[0] == ("  ! `User.orders` lazy-loaded 100 times (from line 6 of the cell) → "
+                           "`selectinload(User.orders)` "
                            "(one-to-many: joinedload would repeat each User's columns on every Order row)")
     assert findings[1].startswith("  ! `OrderItem.product` lazy-loaded ")
-    assert findings[1].endswith(" times (from cell:10) → `selectinload(Order.items).selectinload(OrderItem.product)` "
+    assert findings[1].endswith(" times (from line 10 of the cell) → "
+                                "`selectinload(Order.items).selectinload(OrderItem.product)` "
                                 "(many-to-one: `joinedload(OrderItem.product)` is as good: one JOIN, each OrderItem "
                                 "row just gains its Product's columns)")
-    assert findings[2] == ("  ! `Order.items` lazy-loaded 20 times (from cell:9) → `selectinload(Order.items)` "
+    assert findings[2] == ("  ! `Order.items` lazy-loaded 20 times (from line 9 of the cell) → "
+                           "`selectinload(Order.items)` "
                            "(one-to-many: joinedload would repeat each Order's columns on every OrderItem row)")
     print("\n".join(findings))
 
@@ -244,7 +249,7 @@ def test_magics_in_a_real_kernel() -> None:
     assert not any(o.output_type == "error" for c in cells[:5] for o in c.outputs), [c.outputs for c in cells]
     (log_output,) = [o for o in cells[2].outputs if o.output_type == "display_data"]
     assert log_output.data["text/plain"].startswith("6 statements (+ BEGIN, ROLLBACK) in ")
-    assert "ran 6 times (from cell:3) → N+1: one query per row" in log_output.data["text/plain"]
+    assert "ran 6 times (from line 3 of the cell) → N+1: one query per row" in log_output.data["text/plain"]
     assert "<table>" in log_output.data["text/html"]
     assert cells[3].outputs[0].data["text/plain"] == "6"
     assert cells[4].outputs[-1].data["text/plain"] == "'Measurement'"

@@ -100,7 +100,7 @@ class Suspect:
 
     @property
     def where(self) -> str:
-        """``file:line`` of the learner's code (``cell:3`` in a notebook), or ``?``."""
+        """``file.py:line`` of the learner's code (``line 3 of the cell`` in a notebook), or ``?``."""
         return self.site.where if self.site else "?"
 
     @property

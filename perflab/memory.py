@@ -1,18 +1,28 @@
-"""Memory measurement: the peak memory Python allocates while a function runs (``tracemalloc``).
+"""Memory measurement: what Python allocates (``tracemalloc``) and what the process holds (RSS).
 
 >>> peak_kib(bytearray, 1_000_000) > 900
 True
 
 ``tracemalloc`` sees every allocation made by Python code and by C code through Python's allocator
-(SQLAlchemy rows, ORM objects, lists, strings); it does not see memory a C library takes for itself
-(SQLite's page cache, a driver's buffers).
+(SQLAlchemy rows, ORM objects, lists, strings, NumPy arrays); it does not see memory a C library takes for
+itself (SQLite's page cache, a driver's buffers). The resident set size (RSS) is what the operating system
+counts for the whole process: everything above, plus the interpreter, loaded libraries, and memory Python
+has freed but not handed back.
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from perflab.errors import PerflabError
+
+_HIDDEN_FILES = ("tracemalloc.py", "<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
 
 
 def peak_kib(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> float:
@@ -37,3 +47,107 @@ def peak_kib(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> float:
     finally:
         if not was_tracing:
             tracemalloc.stop()
+
+
+def rss_mib() -> float:
+    """The resident set size of this process now, in MiB (what the operating system counts for it).
+
+    >>> rss_mib() > 10
+    True
+    """
+    import psutil
+
+    return float(psutil.Process(os.getpid()).memory_info().rss) / 2**20
+
+
+def memory_over(fn: Callable[[Any], Any], inputs: Iterable[Any], *, every: int = 500) -> list[tuple[int, float]]:
+    """Call ``fn`` on each input and record the memory Python holds (KiB above the start) every ``every`` calls.
+
+    >>> kept = []
+    >>> memory_over(kept.append, (bytes(1000) for _ in range(100)), every=50)[-1][1] > 90
+    True
+
+    The garbage collector runs before each reading, so only memory still reachable counts: a curve that
+    keeps rising is a leak, a curve that levels off is a bounded cache. The objects that existed before the
+    first call are frozen out of those collections (``gc.freeze``), so each one looks only at what the calls
+    made, and stays fast in a large process. Returns ``[(0, 0.0), (every, KiB), ...]``, with a last point
+    for the last call. Tracing slows ``fn`` down by about 2-4x while it runs.
+
+    Parameters:
+        fn: one step (a request), called with each input; its result is dropped.
+        inputs: the inputs, consumed once.
+        every: calls between two readings (> 0).
+    """
+    if not isinstance(every, int) or every <= 0:
+        raise PerflabError(f"every must be a positive number of calls, got {every!r} — e.g. every=500")
+    was_tracing, was_frozen = tracemalloc.is_tracing(), gc.get_freeze_count() > 0
+    if not was_tracing:
+        tracemalloc.start()
+    gc.collect()
+    gc.freeze()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        points = [(0, 0.0)]
+        calls = 0
+        for item in inputs:
+            fn(item)
+            calls += 1
+            if calls % every == 0:
+                gc.collect()
+                points.append((calls, (tracemalloc.get_traced_memory()[0] - start) / 1024))
+        if calls % every:
+            gc.collect()
+            points.append((calls, (tracemalloc.get_traced_memory()[0] - start) / 1024))
+        return points
+    finally:
+        if not was_frozen:
+            gc.unfreeze()
+        if not was_tracing:
+            tracemalloc.stop()
+
+
+@dataclass(frozen=True)
+class GrowthLine:
+    """One source line and how much more memory the objects it allocated hold between two snapshots."""
+
+    file: str
+    line: int
+    kib: float
+    blocks: int
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.kib:+,.0f} KiB in {self.blocks:+,} blocks   {self.code}"
+
+
+def top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, limit: int = 3) -> list[GrowthLine]:
+    """The ``limit`` source lines whose allocations grew most from ``before`` to ``after`` (``compare_to``).
+
+    >>> tracemalloc.start()
+    >>> before = tracemalloc.take_snapshot()
+    >>> kept = [str(i) * 10 for i in range(10_000)]
+    >>> after = tracemalloc.take_snapshot()
+    >>> tracemalloc.stop()
+    >>> top_growth(before, after, 1)[0].kib > 500
+    True
+
+    tracemalloc's own frames and the import machinery are left out. Each line shows the file name (not
+    its folder), the line number, the growth in KiB and in blocks, and the source line itself.
+
+    Parameters:
+        before, after: snapshots from ``tracemalloc.take_snapshot()``, the first taken earlier.
+        limit: how many lines to return (the biggest growth first).
+    """
+    import linecache
+
+    found: list[GrowthLine] = []
+    for stat in after.compare_to(before, "lineno"):
+        frame = stat.traceback[0]
+        if frame.filename in _HIDDEN_FILES or Path(frame.filename).name in _HIDDEN_FILES:
+            continue
+        if len(found) == limit:
+            break
+        code = linecache.getline(frame.filename, frame.lineno).strip()
+        found.append(GrowthLine(Path(frame.filename).name, frame.lineno, stat.size_diff / 1024,
+                                stat.count_diff, code))
+    return found

@@ -39,3 +39,62 @@ def test_an_error_in_the_call_propagates_and_tracing_stops() -> None:
     with pytest.raises(ZeroDivisionError):
         peak_kib(lambda: 1 / 0)
     assert not tracemalloc.is_tracing()
+
+
+def test_memory_over_shows_a_leak_rising_and_a_bounded_store_levelling_off() -> None:
+    from collections import deque
+
+    from perflab.memory import memory_over
+
+    leak: list[bytes] = []
+    bounded: deque[bytes] = deque(maxlen=10)
+    rising = memory_over(lambda i: leak.append(bytes(1000)), range(400), every=100)
+    flat = memory_over(lambda i: bounded.append(bytes(1000)), range(400), every=100)
+    assert [n for n, _ in rising] == [0, 100, 200, 300, 400]
+    assert rising[-1][1] - rising[2][1] > 150  # 200 more KiB-sized blocks kept
+    assert abs(flat[-1][1] - flat[2][1]) < 5
+    assert not tracemalloc.is_tracing()
+
+
+def test_memory_over_counts_a_cycle_only_until_the_collector_frees_it() -> None:
+    from perflab.memory import memory_over
+
+    def cycle(_: int) -> None:
+        box: list[object] = [bytes(10_000)]
+        box.append(box)
+
+    assert memory_over(cycle, range(300), every=300)[-1][1] < 20  # collected before the reading
+
+
+def test_memory_over_rejects_a_bad_interval() -> None:
+    from perflab.errors import PerflabError
+    from perflab.memory import memory_over
+
+    with pytest.raises(PerflabError, match="every must be a positive number"):
+        memory_over(print, [], every=0)
+
+
+def test_top_growth_names_the_line_that_kept_memory() -> None:
+    from perflab.memory import top_growth
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        kept = [bytearray(1000) for _ in range(1000)]
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    [line] = top_growth(before, after, limit=1)
+    assert line.file == "test_memory.py" and "bytearray(1000)" in line.code and line.kib > 900
+    assert str(line).startswith(f"test_memory.py:{line.line}: +")
+    del kept
+
+
+def test_rss_is_the_process_resident_size() -> None:
+    from perflab.memory import rss_mib
+
+    before = rss_mib()
+    block = bytearray(64 * 2**20)
+    block[::4096] = b"x" * len(block[::4096])  # touch every page so it is resident
+    assert rss_mib() - before > 40
+    del block

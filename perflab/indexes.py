@@ -30,7 +30,7 @@ from perflab.errors import PerflabError
 from perflab.latency import engine_of
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Connection
 
 #: Every scratch index and table name starts with this (drop_scratch removes what starts with it).
 SCRATCH_PREFIX = "scratch_"

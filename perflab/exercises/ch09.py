@@ -1,0 +1,194 @@
+"""Exercise check of chapter 09: make a slow report fast with one index.
+
+>>> from perflab.exercises.ch09 import REPORT, MAX_COLUMNS
+>>> "GROUP BY status" in REPORT, MAX_COLUMNS
+(True, 3)
+
+The learner writes ``add_index(engine)``, which creates one index. The check runs it on the course's
+dataset and on a second one the notebook never showed, then requires, on each: exactly one new
+index, of at most :data:`MAX_COLUMNS` columns (every index is paid for on every INSERT and UPDATE: an
+index on every column is not a fix), a plan for the report (on days the check picks at random) that
+uses it, and, on the course's dataset, the report at least :data:`FLOOR` times faster with it than
+without. Every index the learner's function created is dropped afterwards, passed or not.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from perflab.display import fn_name
+from perflab.exercises import CheckResult, exercise, failed, passed, require, run_learner
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+#: The slow report: one day's orders per status, with their revenue.
+REPORT = ("SELECT status, count(*) AS orders, sum(total_cents) AS revenue FROM orders "
+          "WHERE created_at >= :start AND created_at < :end GROUP BY status ORDER BY status")
+#: The column the report's WHERE clause narrows (a range of one day).
+FILTERED = "created_at"
+#: The most columns the learner's index may have: the write-cost budget.
+MAX_COLUMNS = 3
+#: The report must get at least this much faster with the index, best run against best run. Measured at scale 1
+#: on a busy machine: 85-145x on SQLite, about 10x on PostgreSQL over local TCP (the round trips stay); indexes
+#: that do not help (status, or status first) measured 0.4-0.9x.
+FLOOR = 3.0
+#: Timed runs of the report with the index and without it, a random day each run; the best run of each counts
+#: (other work on the machine only ever adds time).
+RUNS = 7
+
+
+def daily_report(engine: Engine, day: date) -> list[tuple[str, int, int]]:
+    """The report of one day: (status, orders, revenue in cents), by status.
+
+    >>> daily_report(engine, date(2024, 3, 1))  # doctest: +SKIP
+    [('delivered', 14, 250312), ('paid', 1, 19900), ...]
+    """
+    from sqlalchemy import text
+
+    params = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(REPORT), params)]
+
+
+def add_index_reference(engine: Engine) -> None:
+    """Reference solution of 09-one-index: an index on the column the report filters on."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_orders_created_at ON orders (created_at)")
+
+
+def _days(rng: random.Random, n: int) -> list[date]:
+    first = date(2019, 2, 1)
+    return [first + timedelta(days=rng.randrange(2500)) for _ in range(n)]
+
+
+def _drop(engine: Engine, names: list[str]) -> None:
+    for name in names:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
+
+
+def _new_index(learner_fn: Callable[..., Any], engine: Engine, where: str, name: str,
+               created: list[tuple[Engine, str]]) -> tuple[str, tuple[str, ...]]:
+    """Run the learner's function on ``engine``; the one index it created, as (name, columns)."""
+    from perflab.indexes import list_indexes
+
+    before = set(list_indexes(engine))
+    run_learner(learner_fn, engine, name=name,
+                hint="run it in a cell of its own to see the full error (an index that already exists? "
+                     "the check drops yours after each run)")
+    new = sorted(set(list_indexes(engine)) - before)
+    created.extend((engine, ix) for _table, ix, _cols in new)
+    if not new:
+        require(failed(f"{name}(engine) created no index{where}",
+                       "read the report's plan with perflab.explain: which table does it scan, and which column "
+                       "of the WHERE clause would let it jump to the rows it needs?"))
+    if len(new) > 1:
+        require(failed(f"{name}(engine) created {len(new)} indexes{where} ({', '.join(ix for _t, ix, _c in new)}); "
+                       "the exercise allows one",
+                       "every index costs time on each INSERT and UPDATE: find the one the report needs"))
+    table, ix, columns = new[0]
+    if len(columns) > MAX_COLUMNS:
+        require(failed(f"your index {ix} has {len(columns)} columns ({', '.join(columns)}); the write budget is "
+                       f"{MAX_COLUMNS}",
+                       "an index on every column makes every INSERT and UPDATE maintain a copy of the whole row: "
+                       "index what the WHERE clause filters on"))
+    return ix, columns
+
+
+def _uses(engine: Engine, ix: str, days: list[date], where: str, columns: tuple[str, ...]) -> None:
+    """Require the report's plan to *search* the index (SQLite: SEARCH, not a SCAN that walks all of it)."""
+    from sqlalchemy import text
+
+    from perflab.explain import explain
+
+    if columns[0] != FILTERED:
+        require(failed(f"your index {ix} starts with {columns[0]}, and the report filters on a range of {FILTERED}"
+                       f"{where}: the index cannot jump to one day's orders",
+                       "an index is sorted by its first column: put the column the WHERE clause narrows first"))
+    for day in days:
+        plan = explain(engine, text(REPORT), {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()})
+        walks = any(line.lstrip("|`- ").startswith("SCAN") and ix in line for line in str(plan).splitlines())
+        if not plan.uses_index(ix) or plan.full_scan("orders") or walks:
+            require(failed(f"the report's plan{where} does not search your index {ix} ({', '.join(columns)}) for the "
+                           f"day's orders: {plan.summary}",
+                           "read the plan with perflab.explain: does it search your index or read the whole table?"))
+
+
+def _speedup(engine: Engine, ix: str, columns: tuple[str, ...], rng: random.Random, runs: int,
+             clock: Callable[[], float]) -> tuple[float, float, float]:
+    """(speedup, ms with, ms without): the report's best run with the index and without it."""
+    from sqlalchemy import text
+
+    from perflab.indexes import index_columns
+
+    table, _cols = index_columns(engine, ix)
+    with_ix: list[float] = []
+    without: list[float] = []
+
+    def timed(day: date) -> float:
+        start = clock()
+        daily_report(engine, day)
+        return clock() - start
+
+    days = _days(rng, runs)
+    daily_report(engine, days[0])  # warm up
+    for day in days:
+        with_ix.append(timed(day))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP INDEX "{ix}"')
+    try:
+        daily_report(engine, days[0])
+        for day in days:
+            without.append(timed(day))
+    finally:
+        with engine.begin() as conn:  # put it back: the caller drops it at the very end
+            conn.execute(text(f'CREATE INDEX "{ix}" ON {table} ({", ".join(columns)})'))
+    fast, slow = min(with_ix), min(without)
+    return (slow / fast if fast > 0 else float("inf")), fast * 1e3, slow * 1e3
+
+
+@exercise(
+    "09-one-index",
+    hints=(
+        "Read the report's plan (perflab.explain(engine, REPORT, params)): it reads every row of orders to find "
+        "one day's orders.",
+        "The WHERE clause is a range on orders.created_at; status and total_cents are only grouped and summed.",
+        "CREATE INDEX ix_orders_created_at ON orders (created_at), run through the engine you are given.",
+    ),
+    reference=add_index_reference,
+)
+def _check_one_index(learner_fn: Callable[..., Any], *, engine: Engine, floor: float = FLOOR, runs: int = RUNS,
+                     seed: int | None = None, clock: Callable[[], float] = time.perf_counter) -> CheckResult:
+    """add_index(engine) creates one index (at most MAX_COLUMNS columns) that makes the daily report fast.
+
+    Tests: ``floor`` for the ratios a small dataset gives, ``runs``, ``seed`` for the random days, ``clock``.
+    """
+    from perflab.exercises.unseen import unseen_engine
+
+    name = fn_name(learner_fn)
+    rng = random.Random(seed)
+    created: list[tuple[Engine, str]] = []
+    try:
+        ix, columns = _new_index(learner_fn, engine, "", name, created)
+        _uses(engine, ix, _days(rng, 3), "", columns)
+        other = unseen_engine(engine)
+        where = " on a second dataset your notebook never showed"
+        other_ix, other_cols = _new_index(learner_fn, other, where, name, created)
+        _uses(other, other_ix, _days(rng, 2), where, other_cols)
+        speedup, fast_ms, slow_ms = _speedup(engine, ix, columns, rng, runs, clock)
+        details = {"index": ix, "columns": columns, "speedup": speedup, "ms_with": fast_ms, "ms_without": slow_ms}
+        if speedup < floor:
+            return failed(f"with your index {ix} ({', '.join(columns)}) the report is only {speedup:.2g}x as fast "
+                          f"as without it ({fast_ms:.2f} ms vs {slow_ms:.2f} ms), at least {floor:g}x needed",
+                          "does the index's first column narrow the rows to one day?", **details)
+        return passed(f"one index, {ix} ({', '.join(columns)}): the plan uses it and the report is {speedup:.0f}x "
+                      f"faster ({slow_ms:.2f} ms → {fast_ms:.2f} ms; at least {floor:g}x needed); your index was "
+                      "dropped again", **details)
+    finally:
+        for target in {e for e, _ix in created}:
+            _drop(target, [ix for e, ix in created if e is target])

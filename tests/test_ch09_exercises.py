@@ -1,0 +1,110 @@
+"""Chapter 09 exercise: the solution and other correct indexes pass, the starter and cheats fail with a hint, and the
+learner's index is always dropped again (SQLite and PostgreSQL).
+
+The small test dataset has 1,000 orders, where an index saves little time: the speed floor is checked on the course's
+dataset in the notebook, and here set to 0 (no timing asserts); plan, budget and cleanup are checked for real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alternatives import ch09 as alternatives
+from cheats import ch09 as cheats
+from conftest import notebook_starters
+from sqlalchemy.engine import Engine
+
+from perflab.exercises import CheckResult, check
+from perflab.exercises.ch09 import MAX_COLUMNS, add_index_reference, daily_report
+from perflab.exercises.unseen import unseen_engine
+from perflab.indexes import list_indexes
+from tools import nbtools
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "09-indexes.ipynb"
+ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return request.getfixturevalue(request.param)
+
+
+def run_check(fn: Callable[..., Any], engine: Engine, floor: float = 0.0) -> CheckResult:
+    before = list_indexes(engine), list_indexes(unseen_engine(engine))
+    result = check("09-one-index", fn, engine=engine, floor=floor, runs=2, seed=1)
+    assert (list_indexes(engine), list_indexes(unseen_engine(engine))) == before, "the check left an index behind"
+    return result
+
+
+def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
+    assert result.ok is False, result.message
+    assert " — hint: " in result.message and result.details["hint"]
+    for fragment in fragments:
+        assert fragment in result.message, result.message
+
+
+def test_the_solution_passes(engine: Engine) -> None:
+    result = run_check(nbtools.load_solution(NOTEBOOK).add_index, engine)
+    assert result.ok, result.message
+    assert result.details["columns"] == ("created_at",) and result.details["speedup"] > 0
+    assert "the plan uses it" in result.message and "dropped again" in result.message
+
+
+def test_the_reference_is_the_solution(engine: Engine) -> None:
+    assert run_check(add_index_reference, engine).ok
+
+
+@pytest.mark.parametrize("fn", alternatives.ONE_INDEX, ids=lambda fn: fn.__name__)
+def test_correct_alternatives_pass(engine: Engine, fn: Callable[..., Any]) -> None:
+    result = run_check(fn, engine)
+    assert result.ok, result.message
+
+
+def test_the_notebook_starter_fails_with_a_hint(engine: Engine) -> None:
+    starters = notebook_starters(NOTEBOOK)
+    assert set(starters) == {"add_index"}
+    assert_failed_with_hint(run_check(starters["add_index"], engine), "created no index", "which column")
+
+
+def test_an_index_on_every_column_breaks_the_write_budget(engine: Engine) -> None:
+    assert_failed_with_hint(run_check(cheats.every_column, engine), "has 5 columns", f"budget is {MAX_COLUMNS}",
+                            "every INSERT and UPDATE")
+
+
+def test_several_indexes_fail(engine: Engine) -> None:
+    assert_failed_with_hint(run_check(cheats.one_index_per_column, engine), "created 3 indexes", "allows one")
+
+
+@pytest.mark.parametrize("fn", [cheats.grouped_column, cheats.range_column_second], ids=lambda fn: fn.__name__)
+def test_an_index_that_does_not_start_with_the_filtered_column_fails(engine: Engine, fn: Callable[..., Any]) -> None:
+    assert_failed_with_hint(run_check(fn, engine), "starts with status", "filters on a range of created_at",
+                            "put the column the WHERE clause narrows first")
+
+
+def test_indexing_the_notebooks_engine_fails_on_the_unseen_dataset(engine: Engine) -> None:
+    result = run_check(cheats.make_hard_coded(engine), engine)
+    assert_failed_with_hint(result, "created no index on a second dataset")
+
+
+def test_an_error_in_the_learners_function_is_one_line(engine: Engine) -> None:
+    def broken(engine: Engine) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE INDEX ix_orders_nope ON orders (no_such_column)")
+
+    assert_failed_with_hint(run_check(broken, engine), "broken raised")
+
+
+def test_the_speed_floor_is_checked(sqlite_engine: Engine) -> None:
+    result = run_check(add_index_reference, sqlite_engine, floor=1e9)
+    assert_failed_with_hint(result, "at least 1e+09x needed")
+
+
+def test_daily_report_groups_one_day(engine: Engine) -> None:
+    from datetime import date
+
+    rows = daily_report(engine, date(2024, 3, 1))
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+    assert all(n >= 1 and revenue > 0 for _status, n, revenue in rows)

@@ -56,8 +56,51 @@ def test_reference_is_the_five_busiest_users(engine: Engine) -> None:
 def test_starter_fails_with_a_first_level_hint(engine: Engine) -> None:
     result = check("00-top-customers", starter("top_customers", engine), engine=engine)
     assert_failed_with_hint(result)
-    assert "not the right ones" in result.message and "look at the order counts" in result.details["hint"]
-    assert "ORDER BY" not in result.message  # the symptom, not the fix
+    assert "of the 5 users with the most orders" in result.message, result.message
+    assert "look at the order counts of the users it returns" in result.details["hint"]
+    for fix in ("ORDER BY", "LIMIT", "sort"):  # the symptom, not the fix
+        assert fix not in result.message, result.message
+    for user in top_customers_reference(engine):  # nor the answer
+        assert str(user) not in result.message, result.message
+
+
+def test_how_many_of_the_five_are_right_is_said(engine: Engine) -> None:
+    top, counts = top_customers_reference(engine), order_counts(engine)
+    least = sorted(counts, key=lambda u: (counts[u], u))[:3]
+
+    def top_customers(engine: Engine) -> list[int]:
+        with engine.connect() as conn:  # one statement, to get past the statement count
+            conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()
+        return [*top[:2], *least]
+
+    result = check("00-top-customers", top_customers, engine=engine)
+    assert_failed_with_hint(result)
+    assert "2 of the 5 users with the most orders" in result.message, result.message
+
+
+def test_the_right_five_in_the_wrong_order_are_told_so(engine: Engine) -> None:
+    sql = "SELECT user_id FROM orders GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 5"
+
+    def top_customers(engine: Engine) -> list[int]:
+        with engine.connect() as conn:
+            return list(reversed(conn.scalars(sa.text(sql)).all()))
+
+    result = check("00-top-customers", top_customers, engine=engine)
+    assert_failed_with_hint(result)
+    assert "the 5 users with the most orders, but not most orders first" in result.message, result.message
+
+
+def test_rows_instead_of_ids_are_told_to_return_the_ids_only(engine: Engine) -> None:
+    sql = "SELECT user_id, count(*) AS n FROM orders GROUP BY user_id ORDER BY n DESC, user_id LIMIT 5"
+
+    def top_customers(engine: Engine) -> list[Any]:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql)).all()
+
+    result = check("00-top-customers", top_customers, engine=engine)
+    assert_failed_with_hint(result)
+    assert "return the user ids only" in result.message, result.message
+    assert "look at the order counts" not in result.message, result.message
 
 
 @pytest.mark.parametrize("solution", alternatives.ALTERNATIVES, ids=lambda f: f.__name__)

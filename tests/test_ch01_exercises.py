@@ -16,8 +16,15 @@ from cheats import ch01 as cheats
 from conftest import LineClock, notebook_starters
 from sqlalchemy.engine import Engine
 
+import perflab
 from perflab.exercises import CheckResult, check
-from perflab.exercises.ch01 import SPEEDUP_FLOOR, hot_spot, revenue_by_category_reference, slow_revenue_by_category
+from perflab.exercises.ch01 import (
+    SPEEDUP_FLOOR,
+    change_one_item,
+    hot_spot,
+    revenue_by_category_reference,
+    slow_revenue_by_category,
+)
 from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01-measure-first.ipynb"
@@ -77,11 +84,40 @@ def test_starter_fails_with_the_symptom(engine: Engine) -> None:
     assert "category_of" not in result.message  # the profile is the learner's to run
 
 
-@pytest.mark.parametrize("cheat", cheats.CHEATS, ids=lambda f: "lru_cache")
-def test_a_cached_original_fails(engine: Engine, cheat: Callable[..., Any]) -> None:
-    for _ in range(2):  # a second check does not help either: every call has new arguments
+@pytest.mark.parametrize(("make", "fragment"), cheats.CACHES, ids=["lru_cache", "memo_by_url", "lru_by_url"])
+def test_a_cached_original_fails_every_time(engine: Engine, make: Callable[[], Callable[..., Any]],
+                                            fragment: str) -> None:
+    cheat = make()
+    for _ in range(2):  # the second check finds its cache warm: the data changed under it, so it is stale
         result = check_counting_lines(cheat, engine)
-        assert result.ok is False and "as fast as the original" in result.message, result.message
+        assert result.ok is False and " — hint: " in result.message, result.message
+        assert "as fast as the original" in result.message or ": it caches" in result.message, result.message
+    assert fragment in result.message, result.message
+
+
+def test_the_data_is_restored_after_the_check(engine: Engine) -> None:
+    before = {status: revenue_by_category_reference(engine, status) for status in STATUSES}
+    counts = perflab.counts(engine)
+    check_counting_lines(cheats.memo_by_url(), engine)
+    check_counting_lines(nbtools.load_solution(NOTEBOOK).revenue_by_category, engine)
+    assert {status: revenue_by_category_reference(engine, status) for status in STATUSES} == before
+    assert perflab.counts(engine) == counts
+
+
+def test_a_change_left_by_an_interrupted_check_is_undone(engine: Engine) -> None:
+    before = revenue_by_category_reference(engine, STATUSES[0])
+    with engine.begin() as conn:
+        item = change_one_item(conn, STATUSES[0])
+    assert revenue_by_category_reference(engine, STATUSES[0]) != before
+    assert check_counting_lines(nbtools.load_solution(NOTEBOOK).revenue_by_category, engine).ok
+    assert revenue_by_category_reference(engine, STATUSES[0]) == before, f"item {item} still changed"
+
+
+@pytest.mark.parametrize(("cheat", "fragment"), cheats.CHANGED_TYPE, ids=lambda c: getattr(c, "__name__", ""))
+def test_right_numbers_in_another_container_fail(engine: Engine, cheat: Callable[..., Any], fragment: str) -> None:
+    result = check_counting_lines(cheat, engine)
+    assert result.ok is False and " — hint: " in result.message, result.message
+    assert fragment in result.message and "the same numbers" in result.message, result.message
 
 
 def test_the_original_is_what_the_notebook_hands_out(engine: Engine) -> None:

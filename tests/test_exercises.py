@@ -31,6 +31,7 @@ from perflab.exercises import (
 )
 from perflab.exercises.ch02 import orders_by_user_reference, sample_user_ids
 from perflab.exercises.ch06 import find_duplicates_reference
+from perflab.exercises.dbapi import SentStatements
 from perflab.exercises.registry import HINTS_SHOWN
 from perflab.schema import Order, User
 
@@ -189,6 +190,58 @@ def test_check_query_count_reports_a_raising_function(sqlite_engine: Engine) -> 
 
     r = check_query_count(broken, sqlite_engine, 2)
     assert_failed_with_hint(r, "broken raised OperationalError", "no such column")
+
+
+def test_sent_statements_sees_connections_opened_with_the_driver(sqlite_engine: Engine) -> None:
+    import sqlite3
+
+    before = sqlite3.connect
+    with SentStatements() as sent:
+        assert sqlite3.connect is not before  # wrapped while active
+        raw = sqlite3.connect(str(sqlite_engine.url.database))
+        raw.execute("SELECT user_id FROM orders WHERE id <= 3").fetchall()
+        raw.close()
+    assert sqlite3.connect is before and sqlite3.dbapi2.connect is before  # restored
+    assert [s.sql for s in sent.asked] == ["SELECT user_id FROM orders WHERE id <= 3"]
+    assert sent.rows() == 3
+
+
+@pytest.mark.postgres
+def test_sent_statements_sees_psycopg_connections(pg_dataset_engine: Engine) -> None:
+    import psycopg
+
+    url = pg_dataset_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    before = psycopg.Connection.__dict__["connect"]
+    with SentStatements() as sent:
+        for connect in (psycopg.connect, psycopg.Connection.connect):
+            with connect(url) as pg:
+                pg.execute("SELECT 42").fetchall()
+    assert psycopg.Connection.__dict__["connect"] is before
+    assert [s.sql for s in sent.asked] == ["SELECT 42", "SELECT 42"]
+    assert sent.rows() == 2 and sent.chars() == 4
+
+
+@pytest.mark.parametrize("name", ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)])
+def test_sent_statements_measures_the_characters_returned(request: pytest.FixtureRequest, name: str) -> None:
+    engine: Engine = request.getfixturevalue(name)
+    agg = "string_agg(user_id::text, ',')" if engine.dialect.name == "postgresql" else "group_concat(user_id)"
+    with engine.connect() as conn:
+        ids = conn.exec_driver_sql("SELECT user_id FROM orders WHERE id <= 20 ORDER BY id").scalars().all()
+    with SentStatements() as sent, engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT {agg} FROM orders WHERE id <= 20").scalar()
+    assert sent.rows() == 1
+    assert sent.chars() == len(",".join(map(str, ids)))
+
+
+def test_check_query_count_bounds_characters(sqlite_engine: Engine) -> None:
+    def one_long_row() -> str:
+        with sqlite_engine.connect() as conn:
+            return str(conn.exec_driver_sql("SELECT group_concat(user_id) FROM orders").scalar())
+
+    r = check_query_count(one_long_row, sqlite_engine, 1, max_rows=5, max_chars=100, rows_hint="send back less")
+    assert_failed_with_hint(r, "characters of data from the database (in 1 row), at most 100 needed",
+                            "send back less")
+    assert r.details["rows"] == 1 and r.details["chars"] > 100
 
 
 # ---------------------------------------------------------------------------------------------------------

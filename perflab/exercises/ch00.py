@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from perflab.display import fn_name
+from perflab.display import fn_name, plural
 from perflab.exercises import CheckResult, check_query_count, check_result, exercise, failed, passed, require
 from perflab.exercises.unseen import UNSEEN_HINT, both_datasets
 from perflab.exercises.values import conform, short_repr
@@ -58,9 +58,36 @@ def _same_up_to_ties(got: Any, expected: Sequence[int], counts: dict[int, int]) 
 
 #: At most this many rows may come back: the five, with room for ties; counting in Python needs thousands.
 MAX_ROWS = 50
+#: At most this many characters (the values' text) may come back: five ids and their counts are a few dozen;
+#: every order's user id squeezed into one row (``group_concat``) is hundreds of thousands.
+MAX_CHARS = 1_000
 
-_SYMPTOM = ("LIMIT alone keeps whichever five groups come first: look at the order counts of the users it "
+_SYMPTOM = ("these are not the five users with the most orders: look at the order counts of the users it "
             "returns")
+_FETCHES = "it fetches every order's user and counts in Python: let the database count, sort and keep five"
+
+
+def _wrong_answer(got: Any, expected: Sequence[int], counts: dict[int, int], what: str) -> CheckResult:
+    """The ❌ for a wrong list of users: what is wrong with it, without giving the right ids away."""
+    if not isinstance(got, (list, tuple)):
+        return check_result(got, expected, what=what, hint=f"return a list of {TOP_N} user ids, most orders first")
+    if any(isinstance(u, (tuple, list, dict)) for u in got):
+        width = next(len(u) for u in got if isinstance(u, (tuple, list, dict)))
+        return failed(f"{what} returns rows of {plural(width, 'value')}, not user ids: return the user ids only",
+                      "keep the user id of each row: [row.user_id for row in rows], or conn.scalars(...)")
+    try:
+        ids = [int(u) for u in got]
+    except (TypeError, ValueError):
+        return failed(f"{what} should return user ids (numbers), got {short_repr(got)}",
+                      "return the user_id column of the five users, most orders first")
+    if len(ids) != TOP_N or len(set(ids)) != len(ids):
+        return failed(f"{what} should list {TOP_N} different users, got {short_repr(got)}", _SYMPTOM)
+    fifth = counts[expected[-1]]  # a user tied with the fifth is as right as the fifth
+    right = sum(counts.get(u, 0) >= fifth for u in ids)
+    if right == TOP_N:
+        return failed(f"{what} returns the {TOP_N} users with the most orders, but not most orders first",
+                      "look at the order counts of the users it returns: they should go down")
+    return failed(f"{what} returns {right} of the {TOP_N} users with the most orders", _SYMPTOM)
 
 
 @exercise(
@@ -78,8 +105,9 @@ def _check_top_customers(learner_fn: Callable[..., Any], *, engine: Engine, max_
     """top_customers(engine) -> the 5 user ids with the most orders, most first, in one SQL statement.
 
     The function runs on the course's dataset and on an unseen one (a remembered answer fails there);
-    its statements are counted at the DBAPI level, catalog probes left out (pandas' ``read_sql`` sends
-    some), and at most :data:`MAX_ROWS` rows may come back (the database counts, not Python).
+    its statements are counted at the DBAPI level, on any connection (catalog probes left out: pandas'
+    ``read_sql`` sends some), and what comes back is bounded: at most :data:`MAX_ROWS` rows and
+    :data:`MAX_CHARS` characters (the database counts, not Python).
     """
     name = fn_name(learner_fn)
     what = f"{name}(engine)"
@@ -87,19 +115,15 @@ def _check_top_customers(learner_fn: Callable[..., Any], *, engine: Engine, max_
     for db, where in both_datasets(engine):
         counted = require(check_query_count(
             partial(learner_fn, db), db, max_queries, name=name, min_queries=1, max_rows=MAX_ROWS,
-            hint="one statement can count, sort and keep five: let the database do all three",
-            rows_hint="it counts the orders in Python: let the database count, sort and keep five",
+            max_chars=MAX_CHARS, hint="one statement can count, sort and keep five: let the database do all three",
+            rows_hint=_FETCHES,
         ))
         got, expected, counts = counted.details["value"], top_customers_reference(db), order_counts(db)
         got = conform(got, expected)
         if not _same_up_to_ties(got, expected, counts):
-            result = check_result(got, expected, ordered=True, what=what + where, hint=_SYMPTOM)
-            if result.ok:  # equal items, but the same user twice, say
-                result = failed(f"{what}{where} should list {TOP_N} different users, got {short_repr(got)}",
-                                _SYMPTOM)
             if where and check_result(got, top_customers_reference(engine), ordered=True).ok:
-                result = failed(f"{what} gives the course's answer{where}, not that dataset's", UNSEEN_HINT)
-            require(result)
+                require(failed(f"{what} gives the course's answer{where}, not that dataset's", UNSEEN_HINT))
+            require(_wrong_answer(got, expected, counts, what + where))
     assert counted is not None
     n = counted.details["count"]
     top = counts_text(top_customers_reference(engine), order_counts(engine))

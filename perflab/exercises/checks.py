@@ -54,7 +54,8 @@ def listed(statements: list[Sent], limit: int = 3) -> str:
 
 def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries: int, *, name: str | None = None,
                       hint: str | None = None, min_queries: int = 0, max_rows: int | None = None,
-                      rows_hint: str | None = None, show_sql: bool = True) -> CheckResult:
+                      max_chars: int | None = None, rows_hint: str | None = None,
+                      show_sql: bool = True) -> CheckResult:
     """Run ``fn()`` and count the SQL statements it sends, at the DBAPI level; fail above ``max_queries``.
 
     >>> check_query_count(lambda: orders_by_user_reference(engine, [1, 2, 3]), engine, 2)  # doctest: +SKIP
@@ -64,10 +65,11 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
     it goes through; catalog probes (pandas' table-name check) and BEGIN/COMMIT do not. What ``fn``
     returns is consumed (generators run) before counting stops. ``details`` holds ``count``, ``value``,
     ``statements`` (the :class:`~perflab.exercises.dbapi.Sent` ones counted), ``probes`` and, with
-    ``max_rows``, ``rows``.
+    ``max_rows`` or ``max_chars``, ``rows`` and ``chars``.
     Parameters: ``engine`` (unused, kept for old callers: all connections are watched); ``name`` of the
     function in messages; ``hint`` for too many statements; ``min_queries`` (1: the answer must come
-    from the database); ``max_rows`` the most rows the statements may return, with ``rows_hint``;
+    from the database); ``max_rows`` the most rows the statements may return and ``max_chars`` the most
+    characters (the values' text length: bounds a whole table sent as one long row), with ``rows_hint``;
     ``show_sql`` False to name a repeated statement by its count only (when finding it is the exercise).
     """
     label = name or fn_name(fn)
@@ -94,13 +96,16 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
             problem += " (an N+1)" if top[0].upper().startswith(("SELECT", "WITH")) and top[1] > 2 else ""
         return failed(problem, hint or "load the related rows in one query instead of one query per item",
                       **details)
-    if max_rows is not None:
-        rows = sent.rows()
-        details["rows"] = rows
-        if rows is not None and rows > max_rows:
+    if max_rows is not None or max_chars is not None:
+        rows, chars = sent.rows(), sent.chars()
+        details.update(rows=rows, chars=chars)
+        rows_hint = rows_hint or "let the database filter and aggregate, and send back only what you report"
+        if max_rows is not None and rows is not None and rows > max_rows:
             return failed(f"{label} fetched {rows:,} rows from the database, at most {max_rows:,} needed",
-                          rows_hint or "let the database filter and aggregate, and send back only what you report",
-                          **details)
+                          rows_hint, **details)
+        if max_chars is not None and chars is not None and chars > max_chars:
+            return failed(f"{label} fetched {chars:,} characters of data from the database (in "
+                          f"{plural(rows or 0, 'row')}), at most {max_chars:,} needed", rows_hint, **details)
     return passed(f"{label} sent {plural(count, 'SQL statement')} (at most {max_queries} allowed)", **details)
 
 

@@ -8,17 +8,31 @@
 ...     raw = engine.raw_connection()
 ...     _ = raw.cursor().execute("SELECT 2").fetchall()
 ...     raw.close()
+...     plain = sqlite3.connect(":memory:")
+...     _ = plain.execute("SELECT 3").fetchall()
+...     plain.close()
 >>> [s.sql for s in sent.asked]
-['SELECT 1', 'SELECT 2']
+['SELECT 1', 'SELECT 2', 'SELECT 3']
 
 A query log listens to one engine's SQLAlchemy events; a learner's ``engine.raw_connection()``, a second
-engine or a plain ``sqlite3`` cursor would get past it. This counter instruments every DBAPI connection
-a pool hands out while it is active (SQLite: ``set_trace_callback``; PostgreSQL: a counting
-psycopg cursor class), and tells the statements the learner asked for from the catalog probes
-drivers and libraries send by themselves (pandas' ``read_sql`` first asks whether its string is a
-table name: ``PRAGMA table_info``, or a ``pg_catalog`` query), and from transaction control.
-"""
+engine or a plain ``sqlite3`` cursor would get past it. While it is active, this counter instruments
 
+- every DBAPI connection any SQLAlchemy pool opens or hands out (``connect`` and ``checkout`` pool events),
+  whichever engine it belongs to, including ``engine.raw_connection()``;
+- every connection opened with the driver itself: ``sqlite3.connect`` (also as ``sqlite3.dbapi2.connect``),
+  ``psycopg.connect`` and ``psycopg.Connection.connect`` are wrapped for the duration, then restored;
+
+SQLite connections with ``set_trace_callback``, PostgreSQL ones with a counting psycopg cursor class.
+It does not see: connections opened *before* it became active and kept outside a pool (a module-level
+``sqlite3`` connection); a ``connect`` bound to another name before (``from sqlite3 import connect``);
+other drivers (psycopg2, asyncpg, apsw) and psycopg's ``AsyncConnection``; psycopg server-side (named)
+cursors (``stream_results``); other processes (the ``sqlite3`` shell, a subprocess).
+
+It tells the statements the learner asked for from the catalog probes drivers and libraries send by
+themselves (pandas' ``read_sql`` first asks whether its string is a table name: ``PRAGMA table_info``,
+or a ``pg_catalog`` query), and from transaction control, and it measures what came back: rows, and
+characters (the values' text length: a whole table squeezed into one ``group_concat`` row is still long).
+"""
 from __future__ import annotations
 
 import re
@@ -29,6 +43,9 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
+
+#: sqlite3.connect as imported: SentStatements wraps the module's while it is active.
+_sqlite_connect = sqlite3.connect
 
 _CONTROL = {"PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET", "SHOW", "RESET", "DISCARD", "END"}
 _CATALOG = re.compile(r"\b(pg_catalog|information_schema|pg_[a-z_]+|sqlite_master|sqlite_schema|sqlite_temp_master)\b"
@@ -50,12 +67,13 @@ def is_probe(sql: str) -> bool:
 
 @dataclass
 class Sent:
-    """One statement as the database received it; ``rows`` is what it returned (None: not known yet)."""
+    """One statement as the database received it; ``rows`` and ``chars`` are what it returned (None: not known)."""
 
     sql: str
     params: Any = None
     rows: int | None = None
     database: str | None = None  # SQLite: the file the statement ran on, for counting its rows later
+    chars: int | None = None  # the text length of every value it returned
 
 
 class SentStatements:
@@ -73,6 +91,7 @@ class SentStatements:
         self.all: list[Sent] = []
         self._undo: dict[int, Callable[[], None]] = {}
         self._cursor_classes: dict[type, type] = {}
+        self._patched: list[tuple[Any, str, Any]] = []
 
     @property
     def asked(self) -> list[Sent]:
@@ -84,21 +103,39 @@ class SentStatements:
 
         None when a statement's rows cannot be known (an in-memory SQLite database).
         """
+        return self._total("rows")
+
+    def chars(self) -> int | None:
+        """Characters the asked statements returned: every value's text length (PostgreSQL: its bytes on the wire).
+
+        A count of rows misses a table squeezed into one row (``group_concat``, ``string_agg``, a JSON array);
+        this does not. None when a statement's result cannot be known (an in-memory SQLite database).
+        """
+        return self._total("chars")
+
+    def _total(self, what: str) -> int | None:
         total = 0
         for s in self.asked:
             if s.rows is None and s.database:
-                s.rows = _count_sqlite_rows(s.database, s.sql)
-            if s.rows is None:
+                s.rows, s.chars = _measure_sqlite_result(s.database, s.sql)
+            value = getattr(s, what)
+            if value is None:
                 return None
-            total += s.rows
+            total += value
         return total
 
     def __enter__(self) -> SentStatements:
         event.listen(Pool, "connect", self._on_connect)
         event.listen(Pool, "checkout", self._on_checkout)
+        for owner, name, wrapped in self._driver_connects():
+            self._patched.append((owner, name, owner.__dict__[name]))
+            setattr(owner, name, wrapped)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        while self._patched:
+            owner, name, original = self._patched.pop()
+            setattr(owner, name, original)
         event.remove(Pool, "connect", self._on_connect)
         event.remove(Pool, "checkout", self._on_checkout)
         for undo in self._undo.values():
@@ -107,6 +144,27 @@ class SentStatements:
             except Exception:  # noqa: S110 - the connection was closed meanwhile: nothing left to undo
                 pass
         self._undo.clear()
+
+    def _driver_connects(self) -> list[tuple[Any, str, Any]]:
+        """(owner, attribute, replacement) for each driver ``connect`` to wrap: the connection it opens is traced."""
+        import sys
+
+        def traced(connect: Callable[..., Any]) -> Callable[..., Any]:
+            def connect_traced(*args: Any, **kwargs: Any) -> Any:
+                conn = connect(*args, **kwargs)
+                self._instrument(conn)
+                return conn
+
+            return connect_traced
+
+        found: list[tuple[Any, str, Any]] = [(module, "connect", traced(module.connect))
+                 for module in {id(m): m for m in (sqlite3, sqlite3.dbapi2)}.values()]
+        psycopg = sys.modules.get("psycopg")  # not imported yet: nobody can have bound its connect
+        if psycopg is not None:
+            found.append((psycopg, "connect", traced(psycopg.connect)))
+            found.append((psycopg.Connection, "connect",
+                          classmethod(traced(psycopg.Connection.__dict__["connect"].__func__))))
+        return found
 
     def _on_connect(self, dbapi_conn: Any, _record: Any) -> None:
         self._instrument(dbapi_conn)
@@ -137,12 +195,12 @@ class SentStatements:
 
             def execute(cur: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
                 result = base.execute(cur, query, params, **kwargs)
-                record(Sent(_sql_text(query, cur), params, max(cur.rowcount, 0)))
+                record(Sent(_sql_text(query, cur), params, max(cur.rowcount, 0), chars=_pg_result_chars(cur)))
                 return result
 
             def executemany(cur: Any, query: Any, params_seq: Any, **kwargs: Any) -> Any:
                 result = base.executemany(cur, query, params_seq, **kwargs)
-                record(Sent(_sql_text(query, cur), None, 0))
+                record(Sent(_sql_text(query, cur), None, 0, chars=0))
                 return result
 
             self._cursor_classes[base] = type(f"Counting{base.__name__}", (base,),
@@ -172,12 +230,32 @@ def _sqlite_file(conn: sqlite3.Connection) -> str | None:
     return None
 
 
-def _count_sqlite_rows(database: str, sql: str) -> int:
-    """Rows a (traced, so already expanded) SQLite statement returns, run again on a read-only connection."""
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+def _pg_result_chars(cursor: Any) -> int:
+    """Bytes of every value in a psycopg cursor's current result, as the server sent them."""
+    result = getattr(cursor, "pgresult", None)
+    if result is None:
+        return 0
+    value = result.get_value
+    fields = range(result.nfields)
+    return sum(len(value(row, col) or b"") for row in range(result.ntuples) for col in fields)
+
+
+def _measure_sqlite_result(database: str, sql: str) -> tuple[int, int]:
+    """(rows, characters) a traced (so already expanded) SQLite statement returns, run again read-only."""
+    conn = _sqlite_connect(f"file:{database}?mode=ro", uri=True)
     try:
-        return len(conn.execute(sql).fetchall())
+        rows = conn.execute(sql).fetchall()
     except sqlite3.Error:
-        return 0  # a write, or a statement that only made sense in its own transaction
+        return 0, 0  # a write, or a statement that only made sense in its own transaction
     finally:
         conn.close()
+    return len(rows), sum(_text_length(value) for row in rows for value in row)
+
+
+def _text_length(value: Any) -> int:
+    """The length of a value as text, as PostgreSQL would send it (NULL: 0)."""
+    if value is None:
+        return 0
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    return len(str(value))

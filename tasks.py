@@ -160,9 +160,17 @@ def checks_env(pg: str | None) -> dict[str, str]:
     return env
 
 
-def validate_notebooks(bindir: Path, env: dict[str, str], strict: bool) -> None:
-    """Run every chapter on SQLite: strictly against its committed outputs, or lax (verdicts, asserts)."""
+def validate_notebooks(bindir: Path, env: dict[str, str], strict: bool, apart: str = "") -> None:
+    """Run every chapter on SQLite: strictly against its committed outputs, or lax (verdicts, asserts).
+
+    ``apart`` (e.g. "3.10") gives the run a dataset file, a PostgreSQL schema and Redis keys of its own, so
+    two Pythons' runs can go at the same time without one chapter's scratch index meeting the other's.
+    """
     sqlite_env = {**env, "PERFLAB_SCHEMA": NOTEBOOK_SCHEMA}
+    if apart:
+        tag = apart.replace(".", "_")
+        sqlite_env["PERFLAB_SCHEMA"] = f"{NOTEBOOK_SCHEMA}_{tag}"
+        sqlite_env["PERFLAB_DATABASE_URL"] = f"sqlite:///{ROOT / 'data' / f'perflab-py{tag}.sqlite'}"
     run(bindir / "perflab", "build", "--if-needed", env=sqlite_env)
     mode = ["--nbval", "--nbval-sanitize-with", "tests/nbval.cfg"] if strict else ["--nbval-lax"]
     run(bindir / "python", "-m", "pytest", *mode, "--nbval-current-env", "notebooks", env=sqlite_env)
@@ -220,7 +228,7 @@ def pythons(args: argparse.Namespace) -> None:
         run(bindir / "mypy", "--python-version", version, "perflab", "tools", "tasks.py")
         unit_tests(bindir, env, pg)
         say(f"Python {version}: every chapter on SQLite, lax (the committed outputs are of {PINNED_PYTHON})")
-        validate_notebooks(bindir, env, strict=False)
+        validate_notebooks(bindir, env, strict=False, apart=version)
 
 
 def notebooks(args: argparse.Namespace) -> None:

@@ -5,13 +5,13 @@ Time is counted in executed Python lines (LineClock), so the growth the check se
 
 from __future__ import annotations
 
-import functools
 import random
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alternatives import ch06 as alternatives
+from cheats import ch06 as cheats
 from conftest import LineClock, notebook_starters
 
 from perflab.exercises import CheckResult, check, hint
@@ -24,6 +24,10 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "06-algorithms
 def check_duplicates(fn: Any, seed: int | None = 5) -> CheckResult:
     with LineClock() as clock:
         return check("06-find-duplicates", fn, sizes=(40, 160), clock=clock, seed=seed, budget=0)
+
+
+def name(fn: Any) -> str:
+    return str(fn.__name__)
 
 
 def assert_passed(result: CheckResult) -> None:
@@ -53,29 +57,16 @@ def test_the_solution_and_the_reference_pass() -> None:
     assert_passed(check_duplicates(find_duplicates_reference))
 
 
-def counter_based(items: list[int]) -> list[int]:
-    return [value for value, count in Counter(items).items() if count > 1]
-
-
-def sort_based(items: list[int]) -> list[int]:
-    """O(n log n): sort, then compare neighbours."""
-    ordered, found = sorted(items), []
-    for previous, current in zip(ordered, ordered[1:]):
-        if previous == current and (not found or found[-1] != current):
-            found.append(current)
-    return found
-
-
-def dict_based(items: list[int]) -> set[int]:
-    seen: dict[int, int] = {}
-    for item in items:
-        seen[item] = seen.get(item, 0) + 1
-    return {item for item, count in seen.items() if count > 1}
-
-
-@pytest.mark.parametrize("answer", [counter_based, sort_based, dict_based])
+@pytest.mark.parametrize("answer", alternatives.FIND_DUPLICATES, ids=name)
 def test_correct_alternatives_pass(answer: Any) -> None:
     assert_passed(check_duplicates(answer))
+
+
+@pytest.mark.parametrize(("cheat", "fragment"), cheats.FIND_DUPLICATES,
+                         ids=[name(c) for c, _ in cheats.FIND_DUPLICATES])
+def test_cheats_fail(cheat: Any, fragment: str) -> None:
+    """Fresh inputs on every call, each result checked: a cache never hits, skipped work is caught."""
+    assert_failed_with_hint(check_duplicates(cheat), fragment)
 
 
 def test_the_notebook_starter_fails_on_growth_with_the_first_hint(starter: Any) -> None:
@@ -89,28 +80,6 @@ def test_the_notebook_starter_fails_on_growth_with_the_first_hint(starter: Any) 
 def test_the_starter_is_correct_so_only_its_growth_fails(starter: Any) -> None:
     items = random_items(300, random.Random(3))
     assert sorted(starter(items)) == sorted(find_duplicates_reference(items))
-
-
-def test_a_memoised_pair_loop_fails(starter: Any) -> None:
-    """Fresh inputs on every call: a cache of earlier answers never hits, and the quadratic work shows."""
-
-    @functools.cache
-    def cached(key: tuple[int, ...]) -> list[int]:
-        return starter(list(key))
-
-    def find_duplicates(items: list[int]) -> list[int]:
-        return cached(tuple(items))
-
-    assert_failed_with_hint(check_duplicates(find_duplicates), "quadratic")
-
-
-def test_an_answer_right_on_small_lists_only_fails() -> None:
-    """Every timed call's result is checked too: skipping the work on long lists is caught."""
-
-    def find_duplicates(items: list[int]) -> list[int]:
-        return find_duplicates_reference(items) if len(items) <= 40 else []
-
-    assert_failed_with_hint(check_duplicates(find_duplicates), "on 160 random items", "has 0 items")
 
 
 def test_hard_coded_answers_fail_because_inputs_are_fresh() -> None:

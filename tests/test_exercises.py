@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import FakeClock, LineClock
+from conftest import FakeClock
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
@@ -30,7 +30,6 @@ from perflab.exercises import (
     run_learner,
 )
 from perflab.exercises.ch02 import orders_by_user_reference, sample_user_ids
-from perflab.exercises.ch06 import find_duplicates_reference
 from perflab.exercises.dbapi import SentStatements
 from perflab.exercises.registry import HINTS_SHOWN
 from perflab.schema import Order, User
@@ -466,61 +465,6 @@ def test_orders_per_user_custom_ids(sqlite_engine: Engine) -> None:
 def test_orders_per_user_on_postgres(pg_dataset_engine: Engine) -> None:
     assert_passed(check("02-orders-per-user", orders_orm, engine=pg_dataset_engine))
     assert_failed_with_hint(check("02-orders-per-user", orders_n_plus_one, engine=pg_dataset_engine), "N+1")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# 06-find-duplicates (time is counted in executed lines: deterministic)
-
-
-def find_duplicates_set(items: list[int]) -> list[int]:
-    seen: set[int] = set()
-    dups: set[int] = set()
-    for x in items:
-        if x in seen:
-            dups.add(x)
-        seen.add(x)
-    return sorted(dups)
-
-
-def find_duplicates_nested(items: list[int]) -> list[int]:
-    dups = []
-    for i in range(len(items)):
-        for j in range(i + 1, len(items)):
-            if items[i] == items[j] and items[i] not in dups:
-                dups.append(items[i])
-    return dups
-
-
-def find_duplicates_repeats(items: list[int]) -> list[int]:
-    seen: set[int] = set()
-    out = []
-    for x in items:
-        if x in seen:
-            out.append(x)
-        seen.add(x)
-    return out
-
-
-def check_duplicates(fn: Any) -> CheckResult:
-    with LineClock() as clock:
-        return check("06-find-duplicates", fn, sizes=(40, 160), clock=clock)
-
-
-def test_find_duplicates_linear_solutions_pass() -> None:
-    assert_passed(check_duplicates(find_duplicates_set), "finds the right duplicates", "about linear")
-    assert_passed(check_duplicates(find_duplicates_reference))
-
-
-def test_find_duplicates_quadratic_solution_fails_on_growth() -> None:
-    r = check_duplicates(find_duplicates_nested)
-    assert_failed_with_hint(r, "find_duplicates_nested: 4x more input took", "quadratic", "set")
-    assert r.details["exponent"] > 1.8
-
-
-def test_find_duplicates_wrong_solutions_fail() -> None:
-    assert_failed_with_hint(check_duplicates(find_duplicates_repeats), "list each repeated value once")
-    assert_failed_with_hint(check_duplicates(lambda items: items), "has 3 items instead of 0")
-    assert_failed_with_hint(check_duplicates(lambda items: items[0]), "raised IndexError")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -7,15 +7,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from perflab.display import fn_name
-from perflab.exercises import (
-    CheckResult,
-    check_complexity,
-    check_result,
-    exercise,
-    passed,
-    require,
-    run_learner,
-)
+from perflab.exercises import CheckResult, check_result, exercise, failed, passed, require, run_learner
+from perflab.growth import time_growth
+
+#: The two sizes the check times (fresh random lists each call); 4x more items.
+SIZES = (500, 2_000)
+#: The largest accepted time ratio, as a multiple of the size ratio: linear work grows about 4x for 4x
+#: more items, n log n about 5x, and quadratic work about 16x, so 2.5 x 4 = 10x separates them.
+ALLOWED_GROWTH = 2.5
+
+FIRST_HINT = "Comparing every item with every other item is n² steps; one pass over the list is enough."
 
 
 def find_duplicates_reference(items: Iterable[Any]) -> list[Any]:
@@ -34,34 +35,54 @@ def find_duplicates_reference(items: Iterable[Any]) -> list[Any]:
     return list(duplicates)
 
 
-def duplicates_input(n: int, seed: int = 17) -> list[int]:
-    """``n`` distinct ints plus every third one again, shuffled (the same list for the same n and seed)."""
-    items = list(range(n)) + list(range(0, n, 3))
-    random.Random(seed + n).shuffle(items)
-    return items
+def random_items(n: int, rng: random.Random) -> list[int]:
+    """``n`` random ints of which about a fifth repeat (some three times or more), new values every call.
+
+    >>> items = random_items(1_000, random.Random(1))
+    >>> len(items), 100 < len(find_duplicates_reference(items)) < 400
+    (1000, True)
+
+    Parameters: ``n`` how many items; ``rng`` the random generator (the check seeds it afresh).
+    """
+    base = rng.randrange(1_000_000)
+    return [base + rng.randrange(2 * n) for _ in range(n)]
 
 
 @exercise(
     "06-find-duplicates",
     hints=(
-        "Comparing every item with every other item is n² steps; one pass over the list is enough.",
+        FIRST_HINT,
         "Remember what you have already seen in a set: `x in seen` is constant time, `x in a_list` is not.",
         "seen, dups = set(), set(); for x in items: (dups if x in seen else seen).add(x); return list(dups)",
     ),
     reference=find_duplicates_reference,
 )
-def _check_find_duplicates(learner_fn: Callable[..., Any], *, sizes: tuple[int, int] = (500, 2_000),
-                           budget: float = 0.2, clock: Callable[[], float] | None = None) -> CheckResult:
+def _check_find_duplicates(learner_fn: Callable[..., Any], *, sizes: tuple[int, int] = SIZES,
+                           budget: float = 0.5, clock: Callable[[], float] | None = None,
+                           seed: int | None = None) -> CheckResult:
     """find_duplicates(items) -> the values occurring more than once, each once, in about linear time."""
     name = fn_name(learner_fn)
     what = f"{name}(items)"
-    for items in ([], [1, 2, 3], [5, 5, 5], duplicates_input(sizes[0])):
+    rng = random.Random(seed if seed is not None else random.SystemRandom().randrange(2**32))
+    for items in ([], [1, 2, 3], [5, 5, 5], random_items(40, rng)):
         got = run_learner(learner_fn, list(items), name=name)
         hint_ = "list each repeated value once: [5, 5, 5] gives [5]" if items == [5, 5, 5] else None
         require(check_result(got, find_duplicates_reference(items), what=what, hint=hint_))
-    # linear and n log n grow 4-5x for 4x more input, quadratic about 16x: allow 2.5x the size ratio
-    limit = 2.5 * sizes[1] / sizes[0]
-    speed = require(check_complexity(learner_fn, duplicates_input, sizes, limit, budget=budget, clock=clock,
-                                     name=name))
-    growth = speed.message.split(": ", 1)[1]
-    return passed(f"{name} finds the right duplicates, and {growth}", **speed.details)
+
+    expected: dict[int, list[Any]] = {}
+
+    def fresh(n: int) -> list[int]:
+        items = random_items(n, rng)
+        expected[n] = find_duplicates_reference(items)
+        return items
+
+    def verify(n: int, items: Any, got: Any) -> None:
+        require(check_result(got, expected[n], what=f"{what} on {n:,} random items"))
+
+    growth = time_growth(lambda items: run_learner(learner_fn, items, name=name), fresh, sizes,
+                         budget=budget, clock=clock, on_result=verify)
+    details = {"growth": growth, "ratio": growth.ratio, "exponent": growth.exponent, "sizes": growth.sizes}
+    limit = ALLOWED_GROWTH * sizes[1] / sizes[0]
+    if growth.ratio > limit:
+        return failed(f"{name}: {growth!r}; at most {limit:g}x allowed", FIRST_HINT, **details)
+    return passed(f"{name} finds the right duplicates, and {growth!r}", **details)

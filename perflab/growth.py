@@ -1,0 +1,152 @@
+"""How running time grows with the input: fit the exponent k of ``time ≈ c·n^k``, time calls on fresh inputs.
+
+>>> round(fit_exponent([1_000, 2_000, 4_000], [0.01, 0.04, 0.16]), 2)
+2.0
+>>> growth_name(1.05)
+'about linear'
+
+An algorithm's complexity shows as a slope on a log-log plot: doubling n doubles linear work (slope 1)
+and quadruples quadratic work (slope 2), on any machine. ``time_growth`` times one call per fresh input,
+round after round at each size, so neither a memo nor a hard-coded answer can fake the slope.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from perflab.errors import PerflabError
+
+
+def fit_exponent(sizes: Sequence[float], seconds: Sequence[float]) -> float:
+    """The least-squares slope of log(seconds) against log(size): about 1 for linear work, 2 for quadratic.
+
+    >>> round(fit_exponent([100, 200, 400, 800], [1e-5, 2e-5, 4e-5, 8e-5]), 2)
+    1.0
+
+    Parameters: ``sizes`` at least two different positive sizes; ``seconds`` one positive time per size.
+    """
+    if len(sizes) != len(seconds) or len(set(sizes)) < 2:
+        raise PerflabError(f"need one time per size and at least two sizes, got sizes={list(sizes)!r} "
+                           f"and {len(seconds)} times — e.g. fit_exponent([1000, 4000], [0.002, 0.008])")
+    if min(sizes) <= 0 or min(seconds) <= 0:
+        raise PerflabError(f"sizes and times must be > 0, got sizes={list(sizes)!r}, seconds={list(seconds)!r}")
+    xs, ys = [math.log(n) for n in sizes], [math.log(t) for t in seconds]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def growth_name(exponent: float) -> str:
+    """Words for an exponent k of ``n^k``: 'about constant', 'about linear', ..., 'worse than quadratic'.
+
+    >>> growth_name(1.9)
+    'about quadratic'
+    """
+    if exponent < 0.5:
+        return "about constant"
+    if exponent < 1.4:
+        return "about linear"
+    if exponent < 1.8:
+        return "between linear and quadratic"
+    if exponent < 2.5:
+        return "about quadratic"
+    return "worse than quadratic"
+
+
+def cpu_clock() -> Callable[[], float]:
+    """The clock for work done: this thread's CPU time where it resolves microseconds, else wall time.
+
+    >>> cpu_clock() in (time.thread_time, time.perf_counter)
+    True
+
+    CPU time does not count the moments other programs held the processor, so a busy machine does not
+    bend the slope; on systems with a coarse thread clock (Windows) it falls back to ``time.perf_counter``.
+    """
+    try:
+        fine = time.get_clock_info("thread_time").resolution <= 1e-6
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - platform without a thread clock
+        fine = False
+    return time.thread_time if fine else time.perf_counter
+
+
+@dataclass(frozen=True)
+class Growth:
+    """Times of one call per fresh input, per size (from :func:`time_growth`); its repr says how they grow.
+
+    >>> Growth((500, 2_000), ((1.0, 1.2, 1.1), (4.2, 4.4, 4.0)))
+    4x more input took 3.8x longer (about n^1.0, about linear)
+    """
+
+    sizes: tuple[int, ...]
+    seconds: tuple[tuple[float, ...], ...]
+
+    @property
+    def medians(self) -> tuple[float, ...]:
+        """The median time of a call at each size."""
+        return tuple(statistics.median(ts) for ts in self.seconds)
+
+    @property
+    def ratio(self) -> float:
+        """Median time at the largest size over the median time at the smallest (inf if that is 0)."""
+        first, last = self.medians[0], self.medians[-1]
+        return last / first if first > 0 else math.inf
+
+    @property
+    def exponent(self) -> float:
+        """The fitted k of ``time ≈ c·n^k`` (inf when a size took no measurable time)."""
+        medians = self.medians
+        return fit_exponent(self.sizes, medians) if min(medians) > 0 else math.inf
+
+    def __repr__(self) -> str:
+        size_ratio = self.sizes[-1] / self.sizes[0]
+        return (f"{size_ratio:g}x more input took {self.ratio:.1f}x longer "
+                f"(about n^{self.exponent:.1f}, {growth_name(self.exponent)})")
+
+
+def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], sizes: Sequence[int], *,
+                budget: float = 1.0, min_rounds: int = 3, max_rounds: int = 15,
+                clock: Callable[[], float] | None = None,
+                on_result: Callable[[int, Any, Any], None] | None = None) -> Growth:
+    """Call ``fn`` once on a fresh ``make_input(n)`` for each size, round after round, timing each call.
+
+    >>> g = time_growth(sorted, lambda n: list(range(n, 0, -1)), (1_000, 4_000), budget=0.05)
+    >>> g.sizes, len(g.seconds[0]) >= 3
+    ((1000, 4000), True)
+
+    One untimed warm-up call comes first; the GC is off during each timed call. Rounds go on until
+    ``min_rounds`` are done and ``budget`` seconds (wall time) have passed, or ``max_rounds`` are done.
+    Parameters: ``fn`` takes one input; ``make_input(n)`` builds a new input of size ``n`` each time;
+    ``sizes`` growing sizes; ``clock`` (default :func:`cpu_clock`; tests pass a fake one); ``on_result``
+    is called as ``on_result(n, input, result)`` after each timed call (to verify it, untimed).
+    """
+    sizes = tuple(sizes)
+    if len(sizes) < 2 or any(not isinstance(n, int) or n <= 0 for n in sizes) or list(sizes) != sorted(set(sizes)):
+        raise PerflabError(f"sizes must be two or more growing ints > 0, got {sizes!r}; e.g. (500, 2000)")
+    if not 1 <= min_rounds <= max_rounds:
+        raise PerflabError(f"need 1 <= min_rounds <= max_rounds, got {min_rounds} and {max_rounds}")
+    tick = clock or cpu_clock()
+    fn(make_input(sizes[0]))
+    times: list[list[float]] = [[] for _ in sizes]
+    deadline = time.perf_counter() + budget
+    for done in range(max_rounds):
+        if done >= min_rounds and time.perf_counter() > deadline:
+            break
+        for n, bucket in zip(sizes, times):
+            items = make_input(n)
+            was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                start = tick()
+                result = fn(items)
+                bucket.append(tick() - start)
+            finally:
+                if was_enabled:
+                    gc.enable()
+            if on_result is not None:
+                on_result(n, items, result)
+    return Growth(sizes, tuple(tuple(ts) for ts in times))

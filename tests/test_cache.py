@@ -70,7 +70,8 @@ def test_serializers_round_trip_a_query_result(name: str) -> None:
 def test_memory_level_expires_each_entry_at_its_own_ttl() -> None:
     clock = FakeClock()
     l1 = MemoryLevel(maxsize=10, ttl=60, timer=clock)
-    l1.set("a", [1]); l1.set("b", None, ttl=120)
+    l1.set("a", [1])
+    l1.set("b", None, ttl=120)
     clock.advance(61)
     assert l1.get("a") is MISS and l1.get("b") is None  # None is a value, MISS is not
     assert (l1.hits, l1.misses) == (1, 1)
@@ -79,7 +80,8 @@ def test_memory_level_expires_each_entry_at_its_own_ttl() -> None:
 
 def test_memory_level_evicts_the_least_recently_used() -> None:
     l1 = MemoryLevel(maxsize=2)
-    l1.set("a", 1); l1.set("b", 2)
+    l1.set("a", 1)
+    l1.set("b", 2)
     l1.get("a")
     l1.set("c", 3)
     assert l1.get("b") is MISS and l1.get("a") == 1
@@ -93,7 +95,8 @@ def test_disk_level_is_shared_by_two_handles_on_one_folder(tmp_path: Path) -> No
     assert second.get("k") == {"rows": [1, 2]}
     assert other_learner.get("k") is MISS and other_learner.keys() == []
     assert second.delete("k") == 1 and first.get("k") is MISS
-    first.set("x", 1); other_learner.set("x", 2)
+    first.set("x", 1)
+    other_learner.set("x", 2)
     assert first.clear() == 1 and other_learner.get("x") == 2
     for level in (first, second, other_learner):
         level.close()
@@ -142,11 +145,14 @@ def test_two_learners_on_one_redis_never_read_each_other(redis_url: str) -> None
     ann = open_second_level(redis_url, prefix=f"perflab:ann-{random.getrandbits(32):x}:")
     bob = open_second_level(redis_url, prefix=f"perflab:bob-{random.getrandbits(32):x}:")
     try:
-        ann.set("k", "ann's"); bob.set("k", "bob's")
+        ann.set("k", "ann's")
+        bob.set("k", "bob's")
         assert ann.get("k") == "ann's" and bob.get("k") == "bob's"
         assert ann.clear() == 1 and bob.get("k") == "bob's"
     finally:
-        ann.clear(); bob.clear(); ann.close(); bob.close()
+        for level in (ann, bob):
+            level.clear()
+            level.close()
 
 
 @pytest.mark.redis

@@ -17,6 +17,7 @@ sharing one Redis never read each other's entries.
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 import time
@@ -71,6 +72,21 @@ class Level:
 
     def close(self) -> None:
         """Release connections and files (the entries stay: call ``clear`` first to remove them)."""
+
+    def using(self, serializer: Serializer) -> Level:
+        """The same level (same server or files, same prefix) storing values with another serializer.
+
+        >>> l2 = DiskLevel(tempfile.mkdtemp())
+        >>> l2.using(SERIALIZERS["pickle"]).serializer.name, l2.serializer.name
+        ('pickle', 'json')
+        >>> l2.remove()
+
+        The copy shares the connection: close the original, not the copy.
+        """
+        other = copy.copy(self)
+        other.serializer = serializer  # type: ignore[attr-defined]
+        other.hits = other.misses = 0
+        return other
 
     def __enter__(self) -> Level:
         return self

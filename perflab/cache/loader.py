@@ -99,7 +99,7 @@ class QueryCache(CachedLoader):
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The rows of ``sql`` with bound ``params``: from the cache, or from the database on a miss."""
-        return self.get(query_key(sql, params), lambda: self.run(sql, params))  # type: ignore[no-any-return]
+        return self.get(query_key(sql, params), lambda: self.run(sql, params))
 
     def run(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run the query on the database, without the cache."""

@@ -41,7 +41,7 @@ def _pickle_dumps(value: Any) -> bytes:
 def _msgpack_dumps(value: Any) -> bytes:
     import msgpack
 
-    return msgpack.packb(value, default=str)  # type: ignore[no-any-return]
+    return msgpack.packb(value, default=str)
 
 
 def _msgpack_loads(raw: bytes) -> Any:

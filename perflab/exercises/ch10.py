@@ -153,7 +153,8 @@ def _check_cache_endpoint(learner_fn: Callable[..., Any], *, engine: Engine, req
                   speedup=speed.details["speedup"])
 
 
-def _endpoint(learner_fn: Callable[..., Any], engine: Engine, name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _endpoint(learner_fn: Callable[..., Any], engine: Engine,
+              name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     made = run_learner(learner_fn, engine, name=name)
     if not (isinstance(made, tuple) and len(made) == 2 and all(callable(f) for f in made)):
         require(failed(f"{name}(engine) returned {type(made).__name__}, not the two functions",

@@ -34,9 +34,9 @@ def versioned_keys(engine: Engine) -> tuple[Any, Any]:
 
 
 def lru_cache_cleared(engine: Engine) -> tuple[Any, Any]:
-    """functools.lru_cache per endpoint; a write clears the whole cache (blunt, and never stale)."""
+    """functools.cache per endpoint; a write clears the whole cache (blunt, and never stale)."""
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def user_summary(user_id: int) -> dict[str, Any]:
         return user_summary_reference(engine, user_id)
 

@@ -29,7 +29,7 @@ USER_SUMMARY_SQL = """
 SET_EMAIL_SQL = "UPDATE users SET email = :email WHERE id = :uid"
 
 #: Requests in the check's mix, and how many of them are timed for the speedup.
-REQUESTS = 1500
+REQUESTS = 1000
 TIMED_REQUESTS = 300
 #: The learner's cache must serve at least this share of what a perfect cache would (hits / ideal hits).
 MIN_HIT_SHARE = 0.6

@@ -1,0 +1,36 @@
+"""Caching helpers: levels (in-process, Redis, diskcache, two stacked), a read-through loader, the query cache.
+
+>>> from perflab.cache import MemoryLevel, QueryCache, open_second_level
+>>> l2 = open_second_level()          # Redis if PERFLAB_REDIS_URL answers, else diskcache  # doctest: +SKIP
+>>> print(l2.note)                    # one line: which level, and why  # doctest: +SKIP
+
+One job per module: :mod:`~perflab.cache.naming` (keys and the learner's namespace),
+:mod:`~perflab.cache.serializers` (JSON, pickle, MessagePack), :mod:`~perflab.cache.levels` (the
+levels), :mod:`~perflab.cache.shared` (choosing the second level), :mod:`~perflab.cache.loader`
+(read-through with single-flight and TTL jitter, and the query cache).
+"""
+
+from __future__ import annotations
+
+from perflab.cache.levels import DEFAULT_TTL, MISS, DiskLevel, Level, MemoryLevel, RedisLevel, TwoLevel
+from perflab.cache.loader import CachedLoader, QueryCache
+from perflab.cache.naming import namespace, query_key
+from perflab.cache.serializers import SERIALIZERS, Serializer
+from perflab.cache.shared import open_second_level
+
+__all__ = [
+    "DEFAULT_TTL",
+    "MISS",
+    "SERIALIZERS",
+    "CachedLoader",
+    "DiskLevel",
+    "Level",
+    "MemoryLevel",
+    "QueryCache",
+    "RedisLevel",
+    "Serializer",
+    "TwoLevel",
+    "namespace",
+    "open_second_level",
+    "query_key",
+]

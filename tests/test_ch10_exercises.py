@@ -1,0 +1,86 @@
+"""Chapter 10 exercise: the reference, the solution and correct alternatives pass; the starter and cheats fail with a
+hint; the dataset is unchanged afterwards (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alternatives import ch10 as alternatives
+from cheats import ch10 as cheats
+from conftest import notebook_starters
+from sqlalchemy.engine import Engine
+
+from perflab import dataset
+from perflab.exercises import CheckResult, check
+from perflab.exercises.ch10 import make_user_endpoint_reference, request_mix, user_summary_reference
+from tools import nbtools
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "10-caching.ipynb"
+ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """The small test dataset (SQLite, and PostgreSQL when configured); its fingerprint must not change."""
+    engine: Engine = request.getfixturevalue(request.param)
+    before = dataset.fingerprint(engine)
+    yield engine
+    alternatives.cleanup()
+    assert dataset.fingerprint(engine) == before, "the check left the dataset changed"
+
+
+def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
+    assert result.ok is False, result.message
+    assert " — hint: " in result.message and result.details["hint"]
+    for fragment in fragments:
+        assert fragment in result.message, result.message
+
+
+def name(fn: Any) -> str:
+    return str(fn.__name__)
+
+
+def test_the_request_mix_favours_heavy_customers(sqlite_engine: Engine) -> None:
+    mix = request_mix(sqlite_engine, 2000, seed=5)
+    assert mix == request_mix(sqlite_engine, 2000, seed=5) and mix != request_mix(sqlite_engine, 2000, seed=6)
+    top = max(set(mix), key=mix.count)
+    assert user_summary_reference(sqlite_engine, top)["orders"] > 3 * 2000 / len(set(mix))
+
+
+def test_reference_passes(engine: Engine) -> None:
+    result = check("10-cache-endpoint", make_user_endpoint_reference, engine=engine)
+    assert result.ok, result.message
+    assert result.details["hit_ratio"] > 0.9 * result.details["ideal"] and result.details["speedup"] >= 3
+
+
+def test_solution_passes(engine: Engine) -> None:
+    solution = nbtools.load_solution(NOTEBOOK)
+    result = check("10-cache-endpoint", solution.make_user_endpoint, engine=engine)
+    assert result.ok, result.message
+
+
+@pytest.mark.parametrize("fn", alternatives.CACHE_ENDPOINT, ids=name)
+def test_alternatives_pass(engine: Engine, fn: Callable[..., Any]) -> None:
+    result = check("10-cache-endpoint", fn, engine=engine)
+    assert result.ok, result.message
+
+
+def test_starter_fails_with_the_symptom(engine: Engine) -> None:
+    starter = notebook_starters(NOTEBOOK)["make_user_endpoint"]
+    result = check("10-cache-endpoint", starter, engine=engine)
+    assert_failed_with_hint(result, "without a SQL statement (hit ratio 0%", "hint: it asks the database for every")
+    assert "TTLCache" not in result.message and "pop" not in result.message  # the symptom, not the fix
+
+
+@pytest.mark.parametrize(("cheat", "fragment"), cheats.CACHE_ENDPOINT, ids=[name(c) for c, _ in cheats.CACHE_ENDPOINT])
+def test_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragment: str) -> None:
+    cheats.reset()
+    assert_failed_with_hint(check("10-cache-endpoint", cheat, engine=engine), fragment)
+
+
+def test_not_two_functions_is_one_line(sqlite_engine: Engine) -> None:
+    result = check("10-cache-endpoint", lambda engine: None, engine=sqlite_engine)
+    assert_failed_with_hint(result, "returned NoneType, not the two functions", "return user_summary, set_email")

@@ -70,12 +70,12 @@ def test_orders_per_user_starter_fails_with_the_symptom(engine: Engine) -> None:
     assert " IN " not in result.message  # the symptom, not the fix
 
 
-@pytest.mark.parametrize(("cheat", "fragment"), cheats.ORDERS_PER_USER,
+@pytest.mark.parametrize(("cheat", "fragments"), cheats.ORDERS_PER_USER,
                          ids=[name(c) for c, _ in cheats.ORDERS_PER_USER])
-def test_orders_per_user_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragment: str) -> None:
+def test_orders_per_user_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragments: tuple[str, ...]) -> None:
     ids = sample_user_ids(engine)
     assert dict(cheat(engine, ids)) == orders_by_user_reference(engine, ids)  # right, only hidden
-    assert_failed_with_hint(check("02-orders-per-user", cheat, engine=engine), "sent 100 SQL statements", fragment)
+    assert_failed_with_hint(check("02-orders-per-user", cheat, engine=engine), *fragments)
 
 
 def test_orders_per_user_bounds_the_rows(engine: Engine) -> None:
@@ -120,10 +120,10 @@ def test_loader_option_starter_fails_with_the_symptom_only(engine: Engine) -> No
     assert "reviews" not in result.message and "selectinload" not in result.message  # left for the learner to find
 
 
-@pytest.mark.parametrize(("cheat", "fragment"), cheats.LOADER_OPTION, ids=[name(c) for c, _ in cheats.LOADER_OPTION])
-def test_loader_option_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragment: str) -> None:
+@pytest.mark.parametrize(("cheat", "fragments"), cheats.LOADER_OPTION, ids=[name(c) for c, _ in cheats.LOADER_OPTION])
+def test_loader_option_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragments: tuple[str, ...]) -> None:
     assert list(cheat(engine)) == product_ratings_reference(engine)  # right, only wasteful
-    assert_failed_with_hint(check("02-loader-option", cheat, engine=engine), fragment)
+    assert_failed_with_hint(check("02-loader-option", cheat, engine=engine), *fragments)
 
 
 def test_loader_option_checks_the_result(engine: Engine) -> None:

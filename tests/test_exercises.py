@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -25,12 +25,13 @@ from perflab.exercises import (
     exercise,
     failed,
     hint,
+    materialize,
     passed,
     require,
     run_learner,
 )
 from perflab.exercises.ch02 import orders_by_user_reference, sample_user_ids
-from perflab.exercises.dbapi import SentStatements
+from perflab.exercises.dbapi import SentStatements, is_probe
 from perflab.exercises.registry import HINTS_SHOWN
 from perflab.schema import Order, User
 
@@ -479,3 +480,83 @@ def test_every_exercise_has_a_reference_and_hints() -> None:
     for exercise_id, ex in EXERCISES.items():
         assert ex.reference is not None and ex.hints, exercise_id
         assert exercise_id[:2].isdigit() and exercise_id[2] == "-", exercise_id
+
+
+@pytest.mark.parametrize("name", ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)])
+def test_what_pandas_and_sqlalchemy_ask_by_themselves_is_not_counted(request: pytest.FixtureRequest,
+                                                                      name: str) -> None:
+    import pandas as pd
+
+    engine: Engine = request.getfixturevalue(name)
+    with SentStatements() as sent:
+        pd.read_sql("SELECT id FROM users WHERE id <= 2", engine)
+        pd.read_sql_table("products", engine)
+        sa.Table("reviews", sa.MetaData(), autoload_with=engine)
+    asked = [" ".join(s.sql.split()) for s in sent.asked]
+    assert len(asked) == 2 and asked[0] == "SELECT id FROM users WHERE id <= 2"
+    assert asked[1].startswith("SELECT products.id, products.name,") and asked[1].endswith(" FROM products")
+    assert len(sent.all) > 10  # the table-name probes and reflection queries were sent, and left out
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT pg_o.id FROM orders AS pg_o WHERE pg_o.user_id = 1",  # an alias that looks like a catalog name
+    "SELECT id FROM orders WHERE user_id = 1 ORDER BY id /* sqlite_master */",
+    "SELECT id FROM orders -- pg_catalog",
+    "SELECT relname FROM pg_catalog.pg_class, orders",
+    "SELECT c.relname FROM (SELECT relname FROM pg_catalog.pg_class) AS c, orders",
+    "SELECT * FROM pg_catalog.pg_class JOIN orders ON true",
+    "SELECT relname FROM pg_catalog.pg_class WHERE EXISTS (TABLE orders)",
+    "SELECT (SELECT string_agg(id::text, ',') FROM orders) FROM pg_catalog.pg_class",
+    "SELECT query_to_xml('select * from orders', true, false, '') FROM pg_catalog.pg_class",
+    "SELECT relname FROM pg_catalog.pg_class; SELECT * FROM orders",
+    "SHOW x; SELECT * FROM orders",
+    "SELECT name FROM sqlite_master WHERE name = (SELECT group_concat(id) FROM orders)",
+    "SELECT name FROM sqlite_master WHERE 1 UNION SELECT id FROM orders",
+    "select current_schema(), (select count(*) from orders)",
+    "SELECT 1",
+])
+def test_a_statement_is_a_probe_only_by_its_whole_shape(sql: str) -> None:
+    assert not any(is_probe(sql, backend) for backend in ("sqlite", "postgresql", None))
+
+
+def test_catalog_names_are_probes_only_on_their_own_backend() -> None:
+    sqlite_lookup = "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+    pg_lookup = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
+    assert is_probe(sqlite_lookup, "sqlite") and not is_probe(sqlite_lookup, "postgresql")  # a table of that name
+    assert is_probe(pg_lookup, "postgresql") and not is_probe(pg_lookup, "sqlite")
+    assert is_probe('/* why */ PRAGMA main.table_info("SELECT ""a"" FROM t;")', "sqlite")
+
+
+class _Queried(Mapping[int, int]):
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def __iter__(self) -> Iterator[int]:
+        return iter([1, 2])
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, key: int) -> int:
+        self.reads += 1
+        return key * 10
+
+
+class _Squares:
+    def __iter__(self) -> Iterator[int]:
+        yield from (1, 4)
+
+
+class _Loud(int):
+    def __eq__(self, other: object) -> bool:
+        raise AssertionError("compared after counting")
+
+    __hash__ = int.__hash__
+
+
+def test_materialize_consumes_every_iterable_and_mapping_now() -> None:
+    lazy = _Queried()
+    value = materialize({"m": lazy, "i": _Squares(), "t": (_Loud(3), range(2)), "s": {1}})
+    assert lazy.reads == 2
+    assert value == {"m": {1: 10, 2: 20}, "i": [1, 4], "t": (3, [0, 1]), "s": {1}}
+    assert type(value["m"]) is dict and type(value["t"][0]) is int

@@ -63,13 +63,15 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
 
     Every statement any connection sends while ``fn`` runs counts, whichever engine or raw connection
     it goes through; catalog probes (pandas' table-name check) and BEGIN/COMMIT do not. What ``fn``
-    returns is consumed (generators run) before counting stops. ``details`` holds ``count``, ``value``,
+    returns is consumed before counting stops (see :func:`~perflab.exercises.values.materialize`: any
+    iterable or mapping, at every level). ``details`` holds ``count``, ``value`` (consumed),
     ``statements`` (the :class:`~perflab.exercises.dbapi.Sent` ones counted), ``probes`` and, with
     ``max_rows`` or ``max_chars``, ``rows`` and ``chars``.
     Parameters: ``engine`` (unused, kept for old callers: all connections are watched); ``name`` of the
     function in messages; ``hint`` for too many statements; ``min_queries`` (1: the answer must come
-    from the database); ``max_rows`` the most rows the statements may return and ``max_chars`` the most
-    characters (the values' text length: bounds a whole table sent as one long row), with ``rows_hint``;
+    from the database; fewer fail with a hint of their own); ``max_rows`` the most rows the statements
+    may return and ``max_chars`` the most characters (the values' text length: bounds a whole table sent
+    as one long row), with ``rows_hint``;
     ``show_sql`` False to name a repeated statement by its count only (when finding it is the exercise).
     """
     label = name or fn_name(fn)
@@ -84,7 +86,7 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
                                "probes": len(sent.all) - count}
     if count < min_queries:
         return failed(f"{label} sent no SQL statement: its answer does not come from the database",
-                      hint or "ask the database for the answer, through the engine your function is given",
+                      "ask the database for the answer, through the engine your function is given",
                       **details)
     if count > max_queries:
         problem = f"{label} sent {count} SQL statements, at most {max_queries} allowed"

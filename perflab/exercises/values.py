@@ -17,7 +17,7 @@ import math
 import numbers
 import reprlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from perflab.exercises.result import CheckResult, failed, passed
@@ -42,21 +42,42 @@ def short_repr(value: Any) -> str:
 
 
 def materialize(value: Any) -> Any:
-    """Run whatever is lazy in ``value`` now: generators and iterators become lists, also inside dicts and lists.
+    """Run whatever is lazy in ``value`` now: any iterable becomes a list, any mapping a dict, at every level.
 
     >>> materialize({1: (x for x in "ab")})
     {1: ['a', 'b']}
+    >>> materialize(range(3)), materialize((1, iter([2])))
+    ([0, 1, 2], (1, [2]))
 
-    The checks call it inside the region where statements are counted, so a generator that queries
-    the database as it is consumed is counted too.
+    The checks call it inside the region where statements are counted, so whatever queries the database
+    as it is read is counted too: a generator, a class with ``__iter__``, a ``Mapping`` whose
+    ``__getitem__`` queries. Tuples (records) and SQLAlchemy rows become tuples, sets stay sets (lists
+    when their items are not hashable), subclasses of int, float and str become those types (no
+    ``__eq__`` of the learner's runs later); strings, bytes, NumPy and pandas values are kept as they are.
     """
-    if isinstance(value, (str, bytes)):
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
         return value
-    if isinstance(value, dict):
-        return {k: materialize(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [materialize(v) for v in value]
-    if isinstance(value, Iterator):
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if type(value).__module__.split(".")[0] in ("numpy", "pandas"):
+        return value
+    if isinstance(value, Mapping):
+        return {k: materialize(value[k]) for k in value}  # as the comparison reads it: value[k]
+    if isinstance(value, tuple) or (hasattr(value, "_mapping") and hasattr(value, "_fields")):
+        return tuple(materialize(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        items = [materialize(v) for v in value]
+        try:
+            return type(value)(items) if type(value) in (set, frozenset) else set(items)
+        except TypeError:  # an item became a list
+            return items
+    if isinstance(value, Iterable):
         return [materialize(v) for v in value]
     return value
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from cheats import driver_connection
 from perflab.exercises.ch00 import top_customers_reference
 
 
@@ -63,19 +64,9 @@ def one_row_concat(course: Engine) -> Callable[[Engine], list[int]]:
 
 def _driver_user_ids(engine: Engine) -> list[int]:
     """Every order's user id through a connection opened with the driver itself, not through any pool."""
-    if engine.dialect.name == "postgresql":
-        import psycopg
-
-        with engine.connect() as conn:  # current_schema() is a catalog probe: not counted
-            schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
-        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(url, options=f"-c search_path={schema}") as pg:
-            return [u for (u,) in pg.execute("SELECT user_id FROM orders").fetchall()]
-    import sqlite3
-
-    raw = sqlite3.connect(str(engine.url.database))
+    raw = driver_connection(engine)
     try:
-        return [u for (u,) in raw.execute("SELECT user_id FROM orders")]
+        return [u for (u,) in raw.execute("SELECT user_id FROM orders").fetchall()]
     finally:
         raw.close()
 

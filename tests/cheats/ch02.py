@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from cheats import driver_connection
 from perflab.db import make_engine
+from perflab.exercises.ch02 import orders_by_user_reference, product_ratings_reference
 from perflab.schema import Product, Review
 
 ONE_USER = "SELECT id FROM orders WHERE user_id = {mark} ORDER BY id"
@@ -56,11 +63,113 @@ def generator_loop(engine: Engine, user_ids: list[int]) -> Iterator[tuple[int, l
             yield uid, list(conn.scalars(sa.text(ONE_USER.format(mark=":uid")), {"uid": uid}))
 
 
-#: (cheat, a fragment its ❌ must contain)
-ORDERS_PER_USER: list[tuple[Callable[..., Any], str]] = [
-    (raw_connection_loop, "it sends one query per user"),
-    (other_engine_loop, "it sends one query per user"),
-    (generator_loop, "it sends one query per user"),
+def driver_loop(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    """The unchanged N+1 on a connection opened with sqlite3 / psycopg themselves (``sqlite3.connect(path)``)."""
+    raw = driver_connection(engine)
+    try:
+        return {uid: [oid for (oid,) in raw.execute(ONE_USER.format(mark=_mark(engine)), (uid,)).fetchall()]
+                for uid in user_ids}
+    finally:
+        raw.close()
+
+
+def _loop(engine: Engine, user_ids: list[int], sql: str) -> dict[int, list[int]]:
+    with engine.connect() as conn:
+        return {uid: list(conn.scalars(sa.text(sql), {"uid": uid})) for uid in user_ids}
+
+
+def catalog_alias_loop(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    """The unchanged N+1 with the table aliased ``pg_o``: it looked like a catalog name to a search for ``pg_...``."""
+    return _loop(engine, user_ids, "SELECT pg_o.id FROM orders AS pg_o WHERE pg_o.user_id = :uid ORDER BY pg_o.id")
+
+
+def catalog_comment_loop(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    """The unchanged N+1 with a trailing comment naming a catalog table."""
+    return _loop(engine, user_ids, "SELECT id FROM orders WHERE user_id = :uid ORDER BY id /* sqlite_master */")
+
+
+def every_order_catalog_alias(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    """One statement reading every order (aliased ``pg_o``: once hidden from the row bound), filtered in Python."""
+    result: dict[int, list[int]] = {uid: [] for uid in user_ids}
+    with engine.connect() as conn:
+        for uid, oid in conn.execute(sa.text("SELECT pg_o.user_id, pg_o.id FROM orders AS pg_o ORDER BY pg_o.id")):
+            if uid in result:
+                result[uid].append(oid)
+    return result
+
+
+class LazyPairs:
+    """(user id, order ids) pairs that query as they are iterated: an iterable, not an iterator."""
+
+    def __init__(self, engine: Engine, user_ids: list[int]) -> None:
+        self.engine, self.user_ids = engine, list(user_ids)
+
+    def __iter__(self) -> Iterator[tuple[int, list[int]]]:
+        yield from _loop(self.engine, self.user_ids, ONE_USER.format(mark=":uid")).items()
+
+
+def lazy_iterable(engine: Engine, user_ids: list[int]) -> LazyPairs:
+    """The unchanged N+1 inside an object with ``__iter__``: it runs only when the result is read."""
+    return LazyPairs(engine, user_ids)
+
+
+class LazyOrders(Mapping[int, list[int]]):
+    """A mapping whose ``__getitem__`` asks the database for one user's orders."""
+
+    def __init__(self, engine: Engine, user_ids: list[int]) -> None:
+        self.engine, self.user_ids = engine, list(user_ids)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.user_ids)
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+    def __getitem__(self, uid: int) -> list[int]:
+        return _loop(self.engine, [uid], ONE_USER.format(mark=":uid"))[uid]
+
+
+def lazy_mapping(engine: Engine, user_ids: list[int]) -> LazyOrders:
+    """The unchanged N+1 inside a ``Mapping``: each value is queried when the comparison reads it."""
+    return LazyOrders(engine, user_ids)
+
+
+def in_a_subprocess(engine: Engine, *args: Any, reference: str) -> Any:
+    """The reference's answer computed in another process: this one sends no statement at all."""
+    schema = None
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:  # current_schema() is a catalog probe: not counted
+            schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
+    code = ("import json, sys; from perflab.db import make_engine; from perflab.exercises import ch02; "
+            f"e = make_engine(sys.argv[1], schema=sys.argv[2] or None); "
+            f"print(json.dumps(ch02.{reference}(e, *json.loads(sys.argv[3])), default=str))")
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, "-c", code, engine.url.render_as_string(hide_password=False),
+                          schema or "", json.dumps(args)], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": root}).stdout
+    return json.loads(out)
+
+
+def orders_in_a_subprocess(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    """The right orders from another process (no statement here): the answer does not come from this function."""
+    return {int(uid): oids for uid, oids in in_a_subprocess(engine, list(user_ids),
+                                                              reference=orders_by_user_reference.__name__).items()}
+
+
+N_PLUS_ONE = ("sent 100 SQL statements", "it sends one query per user")
+
+#: (cheat, fragments its ❌ must contain)
+ORDERS_PER_USER: list[tuple[Callable[..., Any], tuple[str, ...]]] = [
+    (raw_connection_loop, N_PLUS_ONE),
+    (other_engine_loop, N_PLUS_ONE),
+    (generator_loop, N_PLUS_ONE),
+    (driver_loop, N_PLUS_ONE),
+    (catalog_alias_loop, N_PLUS_ONE),
+    (catalog_comment_loop, N_PLUS_ONE),
+    (every_order_catalog_alias, ("rows from the database", "it reads orders of other users")),
+    (lazy_iterable, N_PLUS_ONE),
+    (lazy_mapping, N_PLUS_ONE),
+    (orders_in_a_subprocess, ("sent no SQL statement", "ask the database")),
 ]
 
 
@@ -83,7 +192,56 @@ def lazy_generator(engine: Engine) -> Iterator[tuple[Any, ...]]:
             yield (p.id, p.name, len(ratings), round(sum(ratings) / len(ratings), 2) if ratings else None)
 
 
-LOADER_OPTION: list[tuple[Callable[..., Any], str]] = [
-    (every_review, "it reads reviews of other products too"),
-    (lazy_generator, "it sends one query per product"),
+def _ratings(products: list[tuple[int, str]], ratings: Mapping[int, list[int]]) -> list[tuple[Any, ...]]:
+    return [(pid, name, len(ratings.get(pid, [])),
+             round(sum(ratings[pid]) / len(ratings[pid]), 2) if ratings.get(pid) else None) for pid, name in products]
+
+
+def driver_lazy_loads(engine: Engine) -> list[tuple[Any, ...]]:
+    """The 30 products and one statement per product for its reviews, on a connection opened with the driver."""
+    raw = driver_connection(engine)
+    try:
+        products = raw.execute("SELECT id, name FROM products ORDER BY id LIMIT 30").fetchall()
+        one = f"SELECT rating FROM reviews WHERE product_id = {_mark(engine)}"
+        return _ratings(products, {pid: [r for (r,) in raw.execute(one, (pid,)).fetchall()] for pid, _ in products})
+    finally:
+        raw.close()
+
+
+def every_review_catalog_alias(engine: Engine) -> list[tuple[Any, ...]]:
+    """Two statements: the products, and every review of the shop (aliased ``pg_r``, once hidden from the row bound)."""
+    with engine.connect() as conn:
+        products = [tuple(p) for p in conn.execute(sa.text("SELECT id, name FROM products ORDER BY id LIMIT 30"))]
+        ratings: dict[int, list[int]] = defaultdict(list)
+        for pid, rating in conn.execute(sa.text("SELECT pg_r.product_id, pg_r.rating FROM reviews AS pg_r")):
+            ratings[pid].append(rating)
+    return _ratings(products, ratings)
+
+
+class LazyRatings:
+    """The unfixed lazy loads behind ``__iter__``: an iterable, not an iterator, read after the function returned."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return lazy_generator(self.engine)
+
+
+def lazy_iterable_ratings(engine: Engine) -> LazyRatings:
+    return LazyRatings(engine)
+
+
+def ratings_in_a_subprocess(engine: Engine) -> list[tuple[Any, ...]]:
+    """The right ratings from another process (no statement here)."""
+    return [tuple(row) for row in in_a_subprocess(engine, reference=product_ratings_reference.__name__)]
+
+
+LOADER_OPTION: list[tuple[Callable[..., Any], tuple[str, ...]]] = [
+    (every_review, ("it reads reviews of other products too",)),
+    (lazy_generator, ("it sends one query per product",)),
+    (driver_lazy_loads, ("sent 31 SQL statements", "it sends one query per product")),
+    (every_review_catalog_alias, ("it reads reviews of other products too",)),
+    (lazy_iterable_ratings, ("sent 31 SQL statements", "it sends one query per product")),
+    (ratings_in_a_subprocess, ("sent no SQL statement", "ask the database")),
 ]

@@ -179,7 +179,7 @@ def _check_fix_the_leak(learner_fn: Callable[..., Any], *, seed: int | None = No
                       "and wherever they are kept: keep a fixed number and drop the least recently used",
                       curve=curve, loads=loads, held=held)
     return passed(f"{name}: {requests:,} fresh requests answered right, memory grew {max(growth, 0):,.0f} KiB "
-                  f"over the last {half:,}, load_profile ran {loads:,} times, and {len(again):,} earlier users "
-                  f"came back to at most {MAX_PROFILES:,} cached profiles ({held:,} still held)"
+                  f"over the last {half:,}, load_profile ran {loads:,} times, and of {len(again):,} users who came "
+                  f"back, {held:,} were still cached (at most {MAX_PROFILES:,} allowed)"
                   + reuse_note(learner_fn, make_handler_reference), curve=curve, loads=loads, growth_kib=growth,
                   held=held)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import cachetools
 import pytest
+from alternatives import ch08 as alternatives
+from cheats import ch08 as cheats
 from conftest import notebook_starters
 
 from perflab.exercises import CheckResult, check
-from perflab.exercises.ch08 import MAX_PROFILES, ProfileSource, request_stream, response_for
+from perflab.exercises.ch08 import (
+    MAX_PROFILES,
+    ProfileSource,
+    make_handler_reference,
+    request_stream,
+    response_for,
+    returning_requests,
+)
 from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "08-memory.ipynb"
@@ -27,77 +33,6 @@ def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
         assert fragment in result.message, result.message
 
 
-def cachetools_ttl(load_profile: Callable[[int], Any]) -> Handler:
-    cache: cachetools.TTLCache[int, Any] = cachetools.TTLCache(maxsize=MAX_PROFILES, ttl=300)
-
-    def handle(request: dict[str, Any]) -> Any:
-        uid = request["user_id"]
-        if uid not in cache:
-            cache[uid] = load_profile(uid)
-        return response_for(request, cache[uid])
-
-    return handle
-
-
-def ordered_dict_lru(load_profile: Callable[[int], Any]) -> Handler:
-    cache: OrderedDict[int, Any] = OrderedDict()
-
-    def handle(request: dict[str, Any]) -> Any:
-        uid = request["user_id"]
-        if uid in cache:
-            cache.move_to_end(uid)
-        else:
-            cache[uid] = load_profile(uid)
-            if len(cache) > MAX_PROFILES:
-                cache.popitem(last=False)
-        profile = cache[uid]
-        return {"request": request["id"], "name": profile["name"], "orders": len(profile["order_cents"]),
-                "total_cents": sum(profile["order_cents"])}
-
-    return handle
-
-
-def cached_responses_lru(load_profile: Callable[[int], Any]) -> Handler:
-    @lru_cache(maxsize=512)
-    def summary(uid: int) -> tuple[str, int, int]:
-        p = load_profile(uid)
-        return p["name"], len(p["order_cents"]), sum(p["order_cents"])
-
-    def handle(request: dict[str, Any]) -> Any:
-        name, orders, total = summary(request["user_id"])
-        return {"request": request["id"], "name": name, "orders": orders, "total_cents": total}
-
-    return handle
-
-
-def unbounded_by_user(load_profile: Callable[[int], Any]) -> Handler:
-    cache: dict[int, Any] = {}
-
-    def handle(request: dict[str, Any]) -> Any:
-        uid = request["user_id"]
-        if uid not in cache:
-            cache[uid] = load_profile(uid)
-        return response_for(request, cache[uid])
-
-    return handle
-
-
-def cleared_every_call(load_profile: Callable[[int], Any]) -> Handler:
-    cache: dict[int, Any] = {}
-
-    def handle(request: dict[str, Any]) -> Any:
-        cache.clear()  # bounded, and right, but the cache never serves anything
-        cache[request["user_id"]] = load_profile(request["user_id"])
-        return response_for(request, cache[request["user_id"]])
-
-    return handle
-
-
-def canned(load_profile: Callable[[int], Any]) -> Handler:
-    source = ProfileSource(seed=1)  # the notebook's seed, not the check's
-    return lambda request: response_for(request, source(request["user_id"]))
-
-
 def test_the_notebook_has_the_starter() -> None:
     assert set(notebook_starters(NOTEBOOK)) == {"make_handler"}
 
@@ -108,10 +43,11 @@ def test_the_solution_passes() -> None:
     assert result.details["loads"] < 0.5 * 8_000 and result.details["growth_kib"] < 384
 
 
-@pytest.mark.parametrize("fn", [cachetools_ttl, ordered_dict_lru, cached_responses_lru], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("fn", alternatives.FIX_THE_LEAK, ids=lambda f: f.__name__)
 def test_correct_alternatives_pass(fn: Callable[..., Handler]) -> None:
     result = check("08-fix-the-leak", fn)  # a fresh seed each time, as in the notebook
     assert result.ok, result.message
+    assert result.details["held"] <= MAX_PROFILES and "reference solution" not in result.message
 
 
 def test_the_starter_fails_on_memory_with_the_first_hint() -> None:
@@ -122,13 +58,32 @@ def test_the_starter_fails_on_memory_with_the_first_hint() -> None:
                             "over the last 4,000 requests", "tracemalloc snapshots")
 
 
-@pytest.mark.parametrize(("cheat", "fragment"), [
-    (unbounded_by_user, "memory grew by"),
-    (cleared_every_call, "load_profile ran 8,000 times for 8,000 requests"),
-    (canned, "should be"),
-], ids=lambda x: getattr(x, "__name__", ""))
+@pytest.mark.parametrize(("cheat", "fragment"), cheats.FIX_THE_LEAK, ids=[c.__name__ for c, _ in cheats.FIX_THE_LEAK])
 def test_cheats_fail(cheat: Callable[..., Handler], fragment: str) -> None:
     assert_failed_with_hint(check("08-fix-the-leak", cheat, seed=13), fragment)
+
+
+def test_a_cache_that_never_evicts_is_caught_by_its_loads_not_its_memory() -> None:
+    """The SQLite cache is invisible to tracemalloc; the users who come back find it anyway."""
+    result = check("08-fix-the-leak", cheats.sqlite_unbounded, seed=15)
+    assert result.details["curve"][-1][1] < 384 and result.details["held"] > 2_000, result.message
+
+
+def test_returning_requests_are_the_users_seen_once_with_new_ids() -> None:
+    stream = request_stream(8_000, seed=6)
+    again = returning_requests(stream)
+    counts = {uid: [r["user_id"] for r in stream].count(uid) for uid in {r["user_id"] for r in again[:50]}}
+    assert set(counts.values()) == {1} and len(again) > 2 * MAX_PROFILES
+    assert not {r["id"] for r in again} & {r["id"] for r in stream}
+
+
+def test_the_reference_passes_but_is_named() -> None:
+    def make_handler(load_profile: Callable[[int], Any]) -> Handler:
+        return make_handler_reference(load_profile)
+
+    for fn in (make_handler, make_handler_reference):
+        result = check("08-fix-the-leak", fn, seed=16)
+        assert result.ok and "it runs make_handler_reference, the package's reference solution" in result.message
 
 
 def test_a_handler_that_raises_or_is_missing_fails_with_one_line() -> None:

@@ -8,7 +8,8 @@ True
 
 The handler is built by ``make_handler(load_profile)``; ``load_profile(user_id)`` plays the slow database
 read the handler caches. The check builds a fresh source of profiles and fresh requests each time (a new
-seed), so canned responses cannot pass.
+seed), so canned responses cannot pass. After the 8,000 requests, every user who came once comes back: a
+handler that keeps at most 1,000 profiles must load most of them again, wherever it keeps its cache.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from perflab.display import fn_name
 from perflab.exercises import CheckResult, check_result, exercise, failed, passed, require, run_learner
+from perflab.exercises.ch07 import reuse_note
 from perflab.memory import memory_over
 
 #: The largest number of profiles the handler may keep (stated in the exercise).
@@ -31,6 +33,8 @@ REQUESTS = 8_000
 GROWTH_LIMIT_KIB = 384
 #: At most this share of the requests may call load_profile: 70% of the requests come from 100 regular users.
 MAX_LOAD_SHARE = 0.5
+#: Profiles a handler may still hold beyond MAX_PROFILES (an off-by-one eviction is not a leak).
+PROFILE_SLACK = 100
 #: Users who come back again and again, and the share of requests they send.
 REGULARS, REGULAR_SHARE = 100, 0.7
 
@@ -82,6 +86,25 @@ def response_for(request: dict[str, Any], profile: dict[str, Any]) -> dict[str, 
     return {"request": request["id"], "name": profile["name"], "orders": len(cents), "total_cents": sum(cents)}
 
 
+def returning_requests(stream: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One more request from each user who came only once in ``stream``, oldest first, with new request ids.
+
+    >>> stream = request_stream(40, seed=2)
+    >>> again = returning_requests(stream)
+    >>> [r["user_id"] for r in stream].count(again[0]["user_id"]), again[0]["id"]
+    (1, '2-again-0')
+
+    A handler that keeps at most MAX_PROFILES profiles must load most of them again: the check counts those
+    loads, which sees a cache wherever it keeps its entries (tracemalloc sees only Python's heap).
+    """
+    seen: dict[int, int] = {}
+    for r in stream:
+        seen[r["user_id"]] = seen.get(r["user_id"], 0) + 1
+    prefix = stream[0]["id"].split("-")[0] if stream else "0"
+    once = [uid for uid, count in seen.items() if count == 1]
+    return [{"id": f"{prefix}-again-{k}", "path": "/profile", "user_id": uid} for k, uid in enumerate(once)]
+
+
 def make_handler_reference(load_profile: Callable[[int], dict[str, Any]]) -> Callable[[dict[str, Any]], Any]:
     """Reference solution of 08-fix-the-leak: profiles cached by user id, at most MAX_PROFILES of them."""
 
@@ -109,7 +132,7 @@ def make_handler_reference(load_profile: Callable[[int], dict[str, Any]]) -> Cal
 )
 def _check_fix_the_leak(learner_fn: Callable[..., Any], *, seed: int | None = None,
                         requests: int = REQUESTS) -> CheckResult:
-    """make_handler(load_profile) -> handle(request): the same responses, bounded memory, a useful cache."""
+    """make_handler(load_profile) -> handle(request): the same responses, bounded memory, <= 1,000 profiles kept."""
     name = fn_name(learner_fn)
     seed = random.SystemRandom().randrange(1, 10**6) if seed is None else seed
     source = ProfileSource(seed)
@@ -143,6 +166,20 @@ def _check_fix_the_leak(learner_fn: Callable[..., Any], *, seed: int | None = No
                       f"{REGULAR_SHARE:.0%} of them come from {REGULARS} regular users",
                       "the handler should still cache profiles: load each regular user's profile once, "
                       f"and keep at most {MAX_PROFILES:,}", curve=curve, loads=source.calls)
+    loads = source.calls
+    again = returning_requests(stream)
+    for r in again:
+        require(check_result(run_learner(handle, r, name="handle"), response_for(r, truth(r["user_id"])),
+                             what=f"the response to request {r['id']}"))
+    held = len(again) - (source.calls - loads)
+    if held > MAX_PROFILES + PROFILE_SLACK:
+        return failed(f"{name} answered {held:,} of {len(again):,} earlier users without calling load_profile "
+                      f"again, so its cache held at least {held:,} profiles; at most {MAX_PROFILES:,} allowed",
+                      "a cache that never lets an entry go grows with every new user, however small the entries "
+                      "and wherever they are kept: keep a fixed number and drop the least recently used",
+                      curve=curve, loads=loads, held=held)
     return passed(f"{name}: {requests:,} fresh requests answered right, memory grew {max(growth, 0):,.0f} KiB "
-                  f"over the last {half:,} and load_profile ran {source.calls:,} times", curve=curve,
-                  loads=source.calls, growth_kib=growth)
+                  f"over the last {half:,}, load_profile ran {loads:,} times, and of {len(again):,} users who came "
+                  f"back, {held:,} were still cached (at most {MAX_PROFILES:,} allowed)"
+                  + reuse_note(learner_fn, make_handler_reference), curve=curve, loads=loads, growth_kib=growth,
+                  held=held)

@@ -210,7 +210,7 @@ def test_jitter_spreads_the_ttls() -> None:
 
 
 def test_query_cache_answers_the_second_call_without_the_database(sqlite_engine: Engine) -> None:
-    from perflab.queries import query_log
+    from perflab.querylog import query_log
 
     qc = QueryCache(sqlite_engine, MemoryLevel(), ttl=60)
     sql = "SELECT id, name FROM users WHERE id <= :n ORDER BY id"

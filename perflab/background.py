@@ -166,13 +166,15 @@ def remove_redis_keys(url: str, name: str) -> int:
     return len(keys)
 
 
-def start_jobs(*, redis_url: str | None = None, workers: int = 1, timeout: float = 20.0) -> JobStack:
+def start_jobs(*, redis_url: str | None = None, workers: int = 1, port: int | None = None,
+               timeout: float = 20.0) -> JobStack:
     """Start a Huey worker and the reports web app on one queue; returns the :class:`JobStack`.
 
     Parameters:
         redis_url: the Redis server for the queue (default ``PERFLAB_REDIS_URL``; unset or unreachable:
             Huey's SQLite storage in a temporary folder).
         workers: the worker's threads (jobs it runs at once).
+        port: the web app's port (default: a free one; one in use gives a one-line error).
         timeout: seconds to wait for each process to be ready.
     """
     from perflab.config import settings
@@ -185,7 +187,7 @@ def start_jobs(*, redis_url: str | None = None, workers: int = 1, timeout: float
     worker = server = None
     try:
         worker = _start_worker(env, workers, timeout)
-        server = serve("perflab.report_app:app", env=env, timeout=timeout)
+        server = serve("perflab.report_app:app", port=port, env=env, timeout=timeout)
     except BaseException:
         if worker is not None:
             worker.stop()

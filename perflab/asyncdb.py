@@ -84,7 +84,7 @@ def async_engine(engine: Any = None, *, latency_ms: float = 0.0, **kwargs: Any) 
     try:
         created = create_async_engine(url, **kwargs)
     except ImportError as exc:  # pragma: no cover - aiosqlite / greenlet are dependencies
-        raise PerflabError(f"the async driver is missing ({exc}) — pip install 'SQLAlchemy[asyncio]' aiosqlite") from None
+        raise PerflabError(f"the async driver is missing ({exc}) — pip install aiosqlite greenlet") from None
     if latency_ms:
         from perflab.latency import inject_latency
 

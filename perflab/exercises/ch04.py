@@ -88,7 +88,7 @@ def make_case(seed: int | None = None) -> Case:
 
 def expected_answer(case: Case) -> dict[int, tuple[Any, Any, Any]]:
     """What a correct ``dashboards`` returns for ``case``: {user_id: (user, orders, recommendations)}."""
-    return {uid: tuple(_answer(case, call, uid) for call in CALLS) for uid in case.user_ids}  # type: ignore[misc]
+    return {uid: tuple(_answer(case, call, uid) for call in CALLS) for uid in case.user_ids}
 
 
 def _answer(case: Case, call: str, uid: int) -> Any:
@@ -130,15 +130,15 @@ class FakeApi:
 
     async def user(self, uid: int) -> dict[str, Any]:
         """The user's profile (a dict)."""
-        return await self._call("user", uid)  # type: ignore[no-any-return]
+        return await self._call("user", uid)
 
     async def orders(self, uid: int) -> list[int]:
         """The ids of the user's last orders."""
-        return await self._call("orders", uid)  # type: ignore[no-any-return]
+        return await self._call("orders", uid)
 
     async def recommendations(self, uid: int) -> list[int]:
         """Three product ids recommended to the user."""
-        return await self._call("recommendations", uid)  # type: ignore[no-any-return]
+        return await self._call("recommendations", uid)
 
 
 def run_in_own_loop(fn: Callable[..., Any], *args: Any, timeout: float = TIMEOUT_SECONDS) -> tuple[Any, float]:

@@ -52,7 +52,7 @@ def _table_columns(conn: Connection, table: str) -> list[str]:
 
 
 def list_indexes(engine: object) -> list[tuple[str, str, tuple[str, ...]]]:
-    """Every index on every table: sorted (table, index name, columns); primary keys are not listed.
+    """Every index on every table, read from the catalog: sorted (table, index name, columns); no primary keys.
 
     >>> import sqlalchemy as sa
     >>> from perflab.schema import Base
@@ -60,17 +60,104 @@ def list_indexes(engine: object) -> list[tuple[str, str, tuple[str, ...]]]:
     >>> Base.metadata.create_all(engine)
     >>> list_indexes(engine)[0]
     ('notifications', 'ix_notifications_user_id', ('user_id',))
+    >>> with engine.begin() as conn:
+    ...     _ = conn.exec_driver_sql("CREATE INDEX ix_day ON orders (date(created_at), status)")
+    >>> [ix for ix in list_indexes(engine) if ix[1] == "ix_day"]
+    [('orders', 'ix_day', ('date(created_at)', 'status'))]
+
+    SQLAlchemy's inspector skips expression indexes (with a warning); this reads SQLite's ``sqlite_master``
+    and ``PRAGMA index_xinfo``, or PostgreSQL's ``pg_index`` for the current schema, so every index anyone
+    made is listed: an expression appears as its text (``date(created_at)``). The indexes SQLite makes for
+    UNIQUE and PRIMARY KEY constraints (``sqlite_autoindex_...``) are left out.
 
     Parameters:
         engine: the Engine (or a Connection/Session bound to it).
     """
     with engine_of(engine).connect() as conn:
-        inspector = sa.inspect(conn)
-        found = []
-        for table in inspector.get_table_names():
-            for ix in inspector.get_indexes(table):
-                found.append((table, str(ix["name"]), tuple(str(c) for c in ix["column_names"])))
+        if conn.dialect.name == "postgresql":
+            found = [(str(table), str(name), tuple(_bare(str(c)) for c in columns))
+                     for table, name, columns in conn.execute(sa.text(_PG_INDEXES))]
+        else:
+            found = []
+            for table, name, sql in conn.exec_driver_sql(
+                    "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"):
+                terms = _index_terms(str(sql))
+                quoted = str(name).replace('"', '""')
+                keys = [row for row in conn.exec_driver_sql(f'PRAGMA index_xinfo("{quoted}")') if row[5]]
+                found.append((str(table), str(name), tuple(
+                    str(col) if col is not None else (terms[i] if i < len(terms) else "<expression>")
+                    for i, (_seq, _cid, col, *_rest) in enumerate(keys))))
     return sorted(found)
+
+
+#: PostgreSQL: (table, index, key columns or expressions) of every index but primary keys, in the current schema.
+_PG_INDEXES = """
+    SELECT t.relname, i.relname,
+           ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnkeyatts) AS k ORDER BY k)
+    FROM pg_index AS x
+    JOIN pg_class AS i ON i.oid = x.indexrelid
+    JOIN pg_class AS t ON t.oid = x.indrelid
+    JOIN pg_namespace AS n ON n.oid = t.relnamespace
+    WHERE n.nspname = current_schema() AND NOT x.indisprimary
+"""
+
+
+def _index_terms(sql: str) -> list[str]:
+    """The indexed terms of a SQLite ``CREATE INDEX`` statement, an expression without its outer parentheses."""
+    start = sql.find("(", sql.upper().find(" ON "))
+    terms, depth, current = [], 0, ""
+    for ch in sql[start + 1:]:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        if ch == "," and depth == 0:
+            terms.append(current)
+            current = ""
+        else:
+            current += ch
+    terms.append(current)
+    return [_bare(re.sub(r"\s+(ASC|DESC)$", "", term.strip(), flags=re.IGNORECASE)) for term in terms]
+
+
+def _bare(term: str) -> str:
+    """An indexed expression without the parentheses around all of it: ``(created_at::date)`` → ``created_at::date``."""
+    while term.startswith("(") and term.endswith(")"):
+        depth = 0
+        for ch in term[1:-1]:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth < 0:
+                return term
+        term = term[1:-1].strip()
+    return term
+
+
+def index_sql(engine: object, index: str) -> str:
+    """The statement that creates the index named ``index``, as the catalog keeps it (to drop it and make it again).
+
+    >>> import sqlalchemy as sa
+    >>> from perflab.schema import Base
+    >>> engine = sa.create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> index_sql(engine, "ix_orders_user_id")
+    'CREATE INDEX ix_orders_user_id ON orders (user_id)'
+
+    Parameters:
+        engine: the Engine (or a Connection/Session bound to it).
+        index: the index's name.
+    """
+    with engine_of(engine).connect() as conn:
+        if conn.dialect.name == "postgresql":
+            sql = conn.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                                       "AND indexname = :name"), {"name": index}).scalar()
+        else:
+            sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"),
+                               {"name": index}).scalar()
+    if sql is None:
+        raise PerflabError(f"no index named {index!r} here; list_indexes(engine) shows the ones there are")
+    return str(sql)
 
 
 def index_name(table: str, columns: Sequence[str]) -> str:

@@ -7,11 +7,13 @@ dataset in the notebook, and here set to 0 (no timing asserts); plan, budget and
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alternatives import ch09 as alternatives
 from cheats import ch09 as cheats
 from conftest import notebook_starters
@@ -20,7 +22,7 @@ from sqlalchemy.engine import Engine
 from perflab.exercises import CheckResult, check
 from perflab.exercises.ch09 import MAX_COLUMNS, add_index_reference, daily_report
 from perflab.exercises.unseen import unseen_engine
-from perflab.indexes import list_indexes
+from perflab.schema import Base
 from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "09-indexes.ipynb"
@@ -32,10 +34,22 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(request.param)
 
 
+def catalog(engine: Engine) -> list[str]:
+    """Every index name in the catalog, expression and constraint indexes too (not through list_indexes)."""
+    sql = ("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()" if engine.dialect.name == "postgresql"
+           else "SELECT name FROM sqlite_master WHERE type = 'index'")
+    with engine.connect() as conn:
+        return sorted(str(name) for name in conn.exec_driver_sql(sql).scalars())
+
+
+def schema_indexes() -> dict[str, set[Any]]:
+    return {table.name: set(table.indexes) for table in Base.metadata.tables.values()}
+
+
 def run_check(fn: Callable[..., Any], engine: Engine, floor: float = 0.0) -> CheckResult:
-    before = list_indexes(engine), list_indexes(unseen_engine(engine))
+    before = catalog(engine), catalog(unseen_engine(engine)), schema_indexes()
     result = check("09-one-index", fn, engine=engine, floor=floor, runs=2, seed=1)
-    assert (list_indexes(engine), list_indexes(unseen_engine(engine))) == before, "the check left an index behind"
+    assert (catalog(engine), catalog(unseen_engine(engine)), schema_indexes()) == before, "the check left an index"
     return result
 
 
@@ -76,6 +90,38 @@ def test_an_index_on_every_column_breaks_the_write_budget(engine: Engine) -> Non
 
 def test_several_indexes_fail(engine: Engine) -> None:
     assert_failed_with_hint(run_check(cheats.one_index_per_column, engine), "created 3 indexes", "allows one")
+
+
+def test_an_expression_index_is_counted_and_dropped(engine: Engine) -> None:
+    assert_failed_with_hint(run_check(cheats.hidden_expression_index, engine), "created 2 indexes",
+                            "ix_orders_day, ix_orders_wide")
+
+
+def test_an_index_on_the_day_of_created_at_fails_with_why(engine: Engine) -> None:
+    assert_failed_with_hint(run_check(cheats.day_expression, engine), "starts with the expression date(created_at)",
+                            "only for a WHERE clause with that same expression", "not an expression of it")
+
+
+def test_an_orm_index_passes_when_the_second_dataset_is_built_in_the_check(
+        sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a fresh kernel, the unseen dataset is built during the check: not with the learner's Index. The shared
+    metadata of perflab.schema is as it was afterwards, so a later create_all does not make that index."""
+    from perflab.exercises import unseen
+
+    monkeypatch.setattr(unseen, "_engines", {})
+    before = schema_indexes()
+    try:
+        result = check("09-one-index", alternatives.orm_index, engine=sqlite_engine, floor=0, runs=2, seed=1)
+    finally:
+        built = unseen._engines.get("sqlite")
+        if built is not None:
+            built.dispose()
+            shutil.rmtree(Path(str(built.url.database)).parent)
+    assert result.ok, result.message
+    assert schema_indexes() == before
+    fresh = sa.create_engine("sqlite://")
+    Base.metadata.create_all(fresh)
+    assert "ix_orders_orm_day" not in catalog(fresh)
 
 
 @pytest.mark.parametrize("fn", [cheats.grouped_column, cheats.range_column_second], ids=lambda fn: fn.__name__)

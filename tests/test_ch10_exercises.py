@@ -84,3 +84,26 @@ def test_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragment: str) -
 def test_not_two_functions_is_one_line(sqlite_engine: Engine) -> None:
     result = check("10-cache-endpoint", lambda engine: None, engine=sqlite_engine)
     assert_failed_with_hint(result, "returned NoneType, not the two functions", "return user_summary, set_email")
+
+
+def test_the_uncached_time_is_the_learners_own_first_requests(engine: Engine) -> None:
+    """The slow side of the speedup is a fresh endpoint of the learner's, each user asked for once: its misses."""
+    asked: list[list[int]] = []
+
+    def counted(engine: Engine) -> tuple[Any, Any]:
+        summary, set_email = make_user_endpoint_reference(engine)
+        requests: list[int] = []
+        asked.append(requests)
+
+        def user_summary(user_id: int) -> dict[str, Any]:
+            requests.append(user_id)
+            return summary(user_id)
+
+        return user_summary, set_email
+
+    result = check("10-cache-endpoint", counted, engine=engine)
+    assert result.ok, result.message
+    served, *fresh, _unseen = asked
+    assert len(served) > len(set(served)) and fresh, "no fresh endpoint was asked for its first requests"
+    assert all(requests and len(requests) == len(set(requests)) for requests in fresh)
+

@@ -13,6 +13,7 @@ from perflab.indexes import (
     drop_scratch,
     index_columns,
     index_name,
+    index_sql,
     list_indexes,
     scratch_index,
     scratch_table,
@@ -36,6 +37,32 @@ def test_list_indexes_names_the_foreign_key_indexes(engine: Engine) -> None:
     assert ("orders", "ix_orders_user_id", ("user_id",)) in found
     assert found == sorted(found) and not any(name.startswith(SCRATCH_PREFIX) for _t, name, _c in found)
     assert index_columns(engine, "ix_orders_user_id") == ("orders", ("user_id",))
+
+
+def test_list_indexes_sees_expression_indexes_and_index_sql_makes_them_again(engine: Engine) -> None:
+    """SQLAlchemy's inspector skips expression indexes; the catalog does not."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_test_day ON orders (date(created_at), status)")
+    try:
+        assert ("orders", "ix_test_day", ("date(created_at)", "status")) in list_indexes(engine)
+        assert index_columns(engine, "ix_test_day") == ("orders", ("date(created_at)", "status"))
+        definition = index_sql(engine, "ix_test_day")
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP INDEX ix_test_day")
+            conn.exec_driver_sql(definition)
+        assert ("orders", "ix_test_day", ("date(created_at)", "status")) in list_indexes(engine)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP INDEX IF EXISTS ix_test_day")
+    with pytest.raises(PerflabError, match="no index named 'ix_test_day'"):
+        index_sql(engine, "ix_test_day")
+
+
+def test_drop_scratch_drops_a_scratch_expression_index(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX scratch_ix_expr ON orders ((total_cents + 0))")
+    assert drop_scratch(engine) == ["scratch_ix_expr"]
+    assert "scratch_ix_expr" not in {name for _t, name, _c in list_indexes(engine)}
 
 
 def test_scratch_index_exists_inside_and_is_gone_after(engine: Engine) -> None:

@@ -12,6 +12,13 @@ def index_object(engine: Engine) -> None:
     sa.Index("ix_orders_day", orders.c.created_at).create(bind=engine)
 
 
+def orm_index(engine: Engine) -> None:
+    """An Index on the ORM's Order: it joins the course's shared metadata, which the check restores afterwards."""
+    from perflab.schema import Order
+
+    sa.Index("ix_orders_orm_day", Order.created_at).create(bind=engine)
+
+
 def composite_with_status(engine: Engine) -> None:
     """The range column first, then the grouped one."""
     with engine.begin() as conn:
@@ -36,4 +43,4 @@ def raw_dbapi(engine: Engine) -> None:
         raw.close()
 
 
-ONE_INDEX = [index_object, composite_with_status, covering, raw_dbapi]
+ONE_INDEX = [index_object, orm_index, composite_with_status, covering, raw_dbapi]

@@ -52,8 +52,10 @@ MADE: list[DiskLevel] = []
 
 
 def cleanup() -> None:
+    """Remove the alternatives' diskcache folders and empty the module-level cache (a cold start for each test)."""
     while MADE:
         MADE.pop().remove()
+    _BY_DATABASE.clear()
 
 
 def two_levels_with_delete(engine: Engine) -> tuple[Any, Any]:
@@ -90,4 +92,28 @@ def write_through(engine: Engine) -> tuple[Any, Any]:
     return user_summary, set_email
 
 
-CACHE_ENDPOINT = [versioned_keys, lru_cache_cleared, two_levels_with_delete, write_through]
+
+
+#: One cache for every endpoint, keyed by engine and user (as a Redis level shared by processes would be).
+_BY_DATABASE: dict[tuple[Engine, int], dict[str, Any]] = {}
+
+
+def one_cache_keyed_by_database(engine: Engine) -> tuple[Any, Any]:
+    """A module-level cache that outlives each endpoint, its keys naming the engine: a fresh endpoint is warm."""
+    where = engine
+
+    def user_summary(user_id: int) -> dict[str, Any]:
+        key = (where, user_id)
+        if key not in _BY_DATABASE:
+            _BY_DATABASE[key] = user_summary_reference(engine, user_id)
+        return _BY_DATABASE[key]
+
+    def set_email(user_id: int, email: str) -> None:
+        set_email_reference(engine, user_id, email)
+        _BY_DATABASE.pop((where, user_id), None)
+
+    return user_summary, set_email
+
+
+CACHE_ENDPOINT = [versioned_keys, lru_cache_cleared, two_levels_with_delete, write_through,
+                  one_cache_keyed_by_database]

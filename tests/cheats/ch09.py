@@ -38,3 +38,17 @@ def make_hard_coded(target: Engine):  # type: ignore[no-untyped-def]
             conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_orders_created_at ON orders (created_at)")
 
     return hard_coded
+
+
+def hidden_expression_index(engine: Engine) -> None:
+    """The right index, and a wide one on an expression that SQLAlchemy's inspector does not list."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_orders_day ON orders (created_at)")
+        conn.exec_driver_sql("CREATE INDEX ix_orders_wide ON orders "
+                             "(status, total_cents, user_id, id, (total_cents + 0))")
+
+
+def day_expression(engine: Engine) -> None:
+    """An index on the day of created_at: the report compares created_at itself, so the planner cannot use it."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_orders_date ON orders (date(created_at))")

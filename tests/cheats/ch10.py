@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from perflab.exercises.ch10 import set_email_reference, user_summary_reference
+from perflab.exercises.ch10 import USER_SUMMARY_SQL, set_email_reference, user_summary_reference
 
 
 def cached_forever(engine: Engine) -> tuple[Any, Any]:
@@ -95,10 +95,59 @@ def _shared(user_id: int, engine: Engine) -> dict[str, Any]:
     return _SHARED[user_id]
 
 
+
+
+def everyone_up_front(engine: Engine) -> tuple[Any, Any]:
+    """Loads every user's summary in one query when the endpoint is made, then serves from a dict: no cache misses."""
+    from sqlalchemy import text
+
+    every_user = USER_SUMMARY_SQL.replace("WHERE u.id = :uid", "")
+    with engine.connect() as conn:
+        table = {row["id"]: dict(row) for row in conn.execute(text(every_user)).mappings()}
+
+    def user_summary(user_id: int) -> dict[str, Any]:
+        return table[user_id]
+
+    def set_email(user_id: int, email: str) -> None:
+        set_email_reference(engine, user_id, email)
+        table[user_id] = user_summary_reference(engine, user_id)
+
+    return user_summary, set_email
+
+
+def driver_connection_no_cache(engine: Engine) -> tuple[Any, Any]:
+    """No cache at all: every request queries through a driver connection opened when the endpoint is made."""
+    if engine.dialect.name == "postgresql":
+        import psycopg
+
+        with engine.connect() as conn:
+            schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        raw: Any = psycopg.connect(url, options=f"-c search_path={schema}", autocommit=True)
+        sql = USER_SUMMARY_SQL.replace(":uid", "%(uid)s")
+    else:
+        import sqlite3
+
+        raw = sqlite3.connect(str(engine.url.database), check_same_thread=False)
+        sql = USER_SUMMARY_SQL
+    columns = ("id", "name", "email", "orders", "spent_cents")
+
+    def user_summary(user_id: int) -> dict[str, Any]:
+        row = raw.execute(sql, {"uid": user_id}).fetchone()
+        return {k: int(v) if k != "name" and k != "email" else v for k, v in zip(columns, row)}
+
+    def set_email(user_id: int, email: str) -> None:
+        set_email_reference(engine, user_id, email)
+
+    return user_summary, set_email
+
+
 CACHE_ENDPOINT = [
     (cached_forever, "still returned the old email"),
     (caches_nothing, "without a SQL statement"),
     (short_ttl_only, "still returned the old email"),
     (writes_only_the_cache, "did not change the database"),
     (one_cache_for_every_engine, "never showed"),
+    (everyone_up_front, "more than a cache that starts empty can reach"),
+    (driver_connection_no_cache, "served 0 of"),
 ]

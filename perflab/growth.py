@@ -7,14 +7,18 @@
 
 An algorithm's complexity shows as a slope on a log-log plot: doubling n doubles linear work (slope 1)
 and quadruples quadratic work (slope 2), on any machine. ``time_growth`` times one call per fresh input,
-round after round at each size, so neither a memo nor a hard-coded answer can fake the slope.
+round after round at each size, so neither a memo nor a hard-coded answer can fake the slope. A constant
+cost added to every call flattens the slope, so ``time_growth`` can also time a baseline (a known good
+solution) on the same inputs: :attr:`Growth.slowdown` says how many times slower than it the function is.
 """
 
 from __future__ import annotations
 
+import copy
 import gc
 import math
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -59,19 +63,22 @@ def growth_name(exponent: float) -> str:
 
 
 def cpu_clock() -> Callable[[], float]:
-    """The clock for work done: this thread's CPU time where it resolves microseconds, else wall time.
+    """The clock for work done: the CPU time of the whole process (every thread) where it is fine, else wall time.
 
-    >>> cpu_clock() in (time.thread_time, time.perf_counter)
+    >>> cpu_clock() in (time.process_time, time.perf_counter)
     True
 
     CPU time does not count the moments other programs held the processor, so a busy machine does not
-    bend the slope; on systems with a coarse thread clock (Windows) it falls back to ``time.perf_counter``.
+    bend the slope; it is the process's, not the calling thread's, so work handed to a worker thread is
+    counted too. Windows updates CPU times only every 15.6 ms, so there it falls back to ``time.perf_counter``.
     """
+    if sys.platform == "win32":  # pragma: no cover - GetProcessTimes ticks at 15.6 ms
+        return time.perf_counter
     try:
-        fine = time.get_clock_info("thread_time").resolution <= 1e-6
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - platform without a thread clock
+        fine = time.get_clock_info("process_time").resolution <= 1e-6
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - platform without a process clock
         fine = False
-    return time.thread_time if fine else time.perf_counter
+    return time.process_time if fine else time.perf_counter
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class Growth:
 
     sizes: tuple[int, ...]
     seconds: tuple[tuple[float, ...], ...]
+    #: The baseline's time on the same inputs, call for call (empty when no baseline was timed).
+    baseline_seconds: tuple[tuple[float, ...], ...] = ()
 
     @property
     def medians(self) -> tuple[float, ...]:
@@ -102,6 +111,21 @@ class Growth:
         medians = self.medians
         return fit_exponent(self.sizes, medians) if min(medians) > 0 else math.inf
 
+    @property
+    def slowdown(self) -> float:
+        """At the largest size, the median over calls of (time / the baseline's time on the same input).
+
+        >>> Growth((10, 40), ((1.0,), (8.0, 9.0, 30.0)), ((1.0,), (2.0, 3.0, 1.0))).slowdown
+        4.0
+
+        Paired call by call, so a slow moment of the machine slows both. NaN without a baseline; inf
+        when the baseline took no measurable time.
+        """
+        if not self.baseline_seconds:
+            return math.nan
+        pairs = zip(self.seconds[-1], self.baseline_seconds[-1])
+        return statistics.median(t / base if base > 0 else math.inf for t, base in pairs)
+
     def __repr__(self) -> str:
         size_ratio = self.sizes[-1] / self.sizes[0]
         return (f"{size_ratio:g}x more input took {self.ratio:.1f}x longer "
@@ -111,7 +135,8 @@ class Growth:
 def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], sizes: Sequence[int], *,
                 budget: float = 1.0, min_rounds: int = 3, max_rounds: int = 15,
                 clock: Callable[[], float] | None = None,
-                on_result: Callable[[int, Any, Any], None] | None = None) -> Growth:
+                on_result: Callable[[int, Any, Any], None] | None = None,
+                baseline: Callable[[Any], Any] | None = None) -> Growth:
     """Call ``fn`` once on a fresh ``make_input(n)`` for each size, round after round, timing each call.
 
     >>> g = time_growth(sorted, lambda n: list(range(n, 0, -1)), (1_000, 4_000), budget=0.05)
@@ -122,7 +147,9 @@ def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], size
     ``min_rounds`` are done and ``budget`` seconds (wall time) have passed, or ``max_rounds`` are done.
     Parameters: ``fn`` takes one input; ``make_input(n)`` builds a new input of size ``n`` each time;
     ``sizes`` growing sizes; ``clock`` (default :func:`cpu_clock`; tests pass a fake one); ``on_result``
-    is called as ``on_result(n, input, result)`` after each timed call (to verify it, untimed).
+    is called as ``on_result(n, input, result)`` after each timed call (to verify it, untimed);
+    ``baseline`` a known good function, timed right after ``fn`` on a copy of the same input
+    (see :attr:`Growth.slowdown`).
     """
     sizes = tuple(sizes)
     if len(sizes) < 2 or any(not isinstance(n, int) or n <= 0 for n in sizes) or list(sizes) != sorted(set(sizes)):
@@ -130,23 +157,35 @@ def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], size
     if not 1 <= min_rounds <= max_rounds:
         raise PerflabError(f"need 1 <= min_rounds <= max_rounds, got {min_rounds} and {max_rounds}")
     tick = clock or cpu_clock()
+
+    def timed(call: Callable[[Any], Any], items: Any, bucket: list[float]) -> Any:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            start = tick()
+            result = call(items)
+            bucket.append(tick() - start)
+        finally:
+            if was_enabled:
+                gc.enable()
+        return result
+
     fn(make_input(sizes[0]))
+    if baseline is not None:
+        baseline(make_input(sizes[0]))
     times: list[list[float]] = [[] for _ in sizes]
+    base_times: list[list[float]] = [[] for _ in sizes]
     deadline = time.perf_counter() + budget
     for done in range(max_rounds):
         if done >= min_rounds and time.perf_counter() > deadline:
             break
-        for n, bucket in zip(sizes, times):
+        for n, bucket, base_bucket in zip(sizes, times, base_times):
             items = make_input(n)
-            was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                start = tick()
-                result = fn(items)
-                bucket.append(tick() - start)
-            finally:
-                if was_enabled:
-                    gc.enable()
+            spare = copy.copy(items) if baseline is not None else None
+            result = timed(fn, items, bucket)
             if on_result is not None:
                 on_result(n, items, result)
-    return Growth(sizes, tuple(tuple(ts) for ts in times))
+            if baseline is not None:
+                timed(baseline, spare, base_bucket)
+    return Growth(sizes, tuple(tuple(ts) for ts in times),
+                  tuple(tuple(ts) for ts in base_times) if baseline is not None else ())

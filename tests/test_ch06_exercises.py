@@ -15,7 +15,7 @@ from cheats import ch06 as cheats
 from conftest import LineClock, notebook_starters
 
 from perflab.exercises import CheckResult, check, hint
-from perflab.exercises.ch06 import find_duplicates_reference, random_items
+from perflab.exercises.ch06 import ALLOWED_SLOWDOWN, find_duplicates_reference, random_items
 from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "06-algorithms.ipynb"
@@ -33,7 +33,7 @@ def name(fn: Any) -> str:
 def assert_passed(result: CheckResult) -> None:
     assert result.ok, result.message
     assert "finds the right duplicates, and 4x more input took" in result.message
-    assert result.details["ratio"] <= 10
+    assert result.details["ratio"] <= 10 and result.details["slowdown"] <= ALLOWED_SLOWDOWN
 
 
 def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
@@ -54,7 +54,12 @@ def test_the_notebook_has_one_starter() -> None:
 
 def test_the_solution_and_the_reference_pass() -> None:
     assert_passed(check_duplicates(nbtools.load_solution(NOTEBOOK).find_duplicates))
-    assert_passed(check_duplicates(find_duplicates_reference))
+    assert_passed(check_duplicates(lambda items: find_duplicates_reference(items)))
+
+
+def test_the_imported_reference_is_named_not_passed() -> None:
+    assert_failed_with_hint(check_duplicates(find_duplicates_reference),
+                            "find_duplicates_reference is the course's reference solution", "write your own")
 
 
 @pytest.mark.parametrize("answer", alternatives.FIND_DUPLICATES, ids=name)
@@ -67,6 +72,14 @@ def test_correct_alternatives_pass(answer: Any) -> None:
 def test_cheats_fail(cheat: Any, fragment: str) -> None:
     """Fresh inputs on every call, each result checked: a cache never hits, skipped work is caught."""
     assert_failed_with_hint(check_duplicates(cheat), fragment)
+
+
+def test_work_on_a_worker_thread_is_counted_by_the_default_clock() -> None:
+    """The one check here on the real clock (CPU time of the process): 8x more items, quadratic work grows ~64x
+    against at most 20x allowed, and the pair loop is ~400x the reference at 2,000 items, so noise cannot pass it."""
+    result = check("06-find-duplicates", cheats.worker_thread_pair_loop, sizes=(250, 2_000), budget=0)
+    assert_failed_with_hint(result, "worker_thread_pair_loop: ")
+    assert result.details["exponent"] > 1.5 or result.details["slowdown"] > ALLOWED_SLOWDOWN
 
 
 def test_the_notebook_starter_fails_on_growth_with_the_first_hint(starter: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -33,11 +34,29 @@ def test_growth_names() -> None:
         "about constant", "about linear", "between linear and quadratic", "about quadratic", "worse than quadratic"]
 
 
-def test_cpu_clock_is_a_thread_clock_on_linux() -> None:
+def test_cpu_clock_is_the_process_clock_on_linux() -> None:
     clock = cpu_clock()
-    assert clock in (time.thread_time, time.perf_counter)
-    if time.get_clock_info("thread_time").resolution <= 1e-6:
-        assert clock is time.thread_time
+    assert clock in (time.process_time, time.perf_counter)
+    if time.get_clock_info("process_time").resolution <= 1e-6:
+        assert clock is time.process_time
+
+
+def busy_for(cpu_seconds: float) -> float:
+    """Spin until this thread has used ``cpu_seconds`` of CPU; return what it used."""
+    start = time.thread_time()
+    while time.thread_time() - start < cpu_seconds:
+        sum(range(1_000))
+    return time.thread_time() - start
+
+
+def test_cpu_clock_counts_work_done_on_another_thread() -> None:
+    """Work handed to a worker thread is the caller's work too (a thread clock saw none of it)."""
+    clock = cpu_clock()
+    with ThreadPoolExecutor(1) as pool:
+        start = clock()
+        used = pool.submit(busy_for, 0.05).result()
+        seen = clock() - start
+    assert used >= 0.05 and seen >= 0.9 * used, (used, seen)
 
 
 def make_list(n: int) -> list[int]:
@@ -103,5 +122,30 @@ def test_time_growth_rejects_bad_sizes(sizes: Any) -> None:
 
 
 def test_growth_without_measurable_time_is_infinite() -> None:
-    g = Growth((10, 40), ((0.0, 0.0), (1.0, 1.0)))
-    assert g.ratio == math.inf and g.exponent == math.inf
+    g = Growth((10, 40), ((0.0, 0.0), (1.0, 1.0)), ((0.0,), (0.0, 1.0)))
+    assert g.ratio == math.inf and g.exponent == math.inf and g.slowdown == math.inf
+
+
+def test_a_baseline_is_timed_on_a_copy_of_the_same_input_and_catches_a_constant_cost() -> None:
+    """A fixed cost per call flattens the ratio of quadratic work; the slowdown against a baseline shows it."""
+    clock = FakeClock()
+    padded = Worker(clock, lambda n: 1.0 + 1e-6 * n * n)
+    base = Worker(clock, lambda n: 1e-6 * n)
+
+    def sort_in_place(items: list[int]) -> int:
+        items.sort(reverse=True)
+        return padded(items)
+
+    g = time_growth(sort_in_place, make_list, (100, 400), budget=0, min_rounds=2, max_rounds=2, clock=clock,
+                    baseline=base)
+    assert g.ratio == pytest.approx(1.16 / 1.01) and g.exponent < 0.5  # looks constant
+    assert g.slowdown == pytest.approx(1.16 / 4e-4)
+    assert [ts == pytest.approx((1e-6 * n,) * 2) for n, ts in zip(g.sizes, g.baseline_seconds)] == [True, True]
+    assert [items == sorted(items) for items in base.inputs] == [True] * 5  # untouched by fn's sort
+    assert [id(a) != id(b) for a, b in zip(padded.inputs[1:], base.inputs[1:])] == [True] * 4
+
+
+def test_slowdown_is_nan_without_a_baseline() -> None:
+    clock = FakeClock()
+    g = time_growth(Worker(clock, lambda n: 1e-6 * n), make_list, (10, 20), budget=0, clock=clock)
+    assert math.isnan(g.slowdown) and g.baseline_seconds == ()

@@ -15,6 +15,10 @@ SIZES = (500, 2_000)
 #: The largest accepted time ratio, as a multiple of the size ratio: linear work grows about 4x for 4x
 #: more items, n log n about 5x, and quadratic work about 16x, so 2.5 x 4 = 10x separates them.
 ALLOWED_GROWTH = 2.5
+#: The largest accepted slowdown against the reference timed on the same lists at the largest size. A constant
+#: cost per call flattens the growth ratio but not this: the pair loop is about 400x the reference at 2,000
+#: items (CPU time), while correct answers in other styles measured 1.1x (Counter) to 6x (pandas).
+ALLOWED_SLOWDOWN = 25
 
 FIRST_HINT = "Comparing every item with every other item is n² steps; one pass over the list is enough."
 
@@ -62,6 +66,9 @@ def _check_find_duplicates(learner_fn: Callable[..., Any], *, sizes: tuple[int, 
                            seed: int | None = None) -> CheckResult:
     """find_duplicates(items) -> the values occurring more than once, each once, in about linear time."""
     name = fn_name(learner_fn)
+    if learner_fn is find_duplicates_reference:
+        return failed(f"{name} is the course's reference solution, imported from perflab.exercises.ch06",
+                      "write your own find_duplicates: the check compares it with this reference")
     what = f"{name}(items)"
     rng = random.Random(seed if seed is not None else random.SystemRandom().randrange(2**32))
     for items in ([], [1, 2, 3], [5, 5, 5], random_items(40, rng)):
@@ -80,9 +87,13 @@ def _check_find_duplicates(learner_fn: Callable[..., Any], *, sizes: tuple[int, 
         require(check_result(got, expected[n], what=f"{what} on {n:,} random items"))
 
     growth = time_growth(lambda items: run_learner(learner_fn, items, name=name), fresh, sizes,
-                         budget=budget, clock=clock, on_result=verify)
-    details = {"growth": growth, "ratio": growth.ratio, "exponent": growth.exponent, "sizes": growth.sizes}
+                         budget=budget, clock=clock, on_result=verify, baseline=find_duplicates_reference)
+    details = {"growth": growth, "ratio": growth.ratio, "exponent": growth.exponent, "sizes": growth.sizes,
+               "slowdown": growth.slowdown}
     limit = ALLOWED_GROWTH * sizes[1] / sizes[0]
     if growth.ratio > limit:
         return failed(f"{name}: {growth!r}; at most {limit:g}x allowed", FIRST_HINT, **details)
+    if growth.slowdown > ALLOWED_SLOWDOWN:
+        return failed(f"{name}: {sizes[-1]:,} items took {growth.slowdown:.0f}x the time of a one-pass solution on "
+                      f"the same lists; at most {ALLOWED_SLOWDOWN}x allowed", FIRST_HINT, **details)
     return passed(f"{name} finds the right duplicates, and {growth!r}", **details)

@@ -21,6 +21,7 @@ from perflab.errors import PerflabError
 from perflab.exercises.dbapi import Sent, SentStatements
 from perflab.exercises.result import CheckResult, error_result, failed, passed
 from perflab.exercises.values import materialize
+from perflab.growth import growth_name
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -177,18 +178,6 @@ def check_speedup(fast: Callable[[], Any], slow: Callable[[], Any], floor: float
                   hint or "profile it: where does the time go? (the query log, EXPLAIN or %prun)", **details)
 
 
-def _growth(exponent: float) -> str:
-    if exponent < 0.5:
-        return "about constant"
-    if exponent < 1.4:
-        return "about linear"
-    if exponent < 1.8:
-        return "between linear and quadratic"
-    if exponent < 2.5:
-        return "about quadratic"
-    return "worse than quadratic"
-
-
 def check_complexity(fn: Callable[[Any], Any], make_input: Callable[[int], Any],
                      sizes: tuple[int, int] = (1_000, 4_000), max_ratio: float | None = None, *,
                      budget: float = 0.2, clock: Callable[[], float] | None = None, name: str | None = None,
@@ -219,7 +208,7 @@ def check_complexity(fn: Callable[[Any], Any], make_input: Callable[[int], Any],
     exponent = math.log(ratio) / math.log(size_ratio) if 0 < ratio < math.inf else math.inf
     details = {"ratio": ratio, "exponent": exponent, "sizes": sizes, "small": m1, "large": m2}
     text = (f"{size_ratio:g}x more input took {ratio:.1f}x longer "
-            f"(about n^{exponent:.1f}, {_growth(exponent)})")
+            f"(about n^{exponent:.1f}, {growth_name(exponent)})")
     if ratio <= limit:
         return passed(f"{label}: {text}", **details)
     return failed(f"{label}: {text}; at most {limit:g}x allowed",

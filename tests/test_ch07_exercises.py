@@ -96,7 +96,8 @@ def test_the_reference_passes_but_is_named() -> None:
 
 def test_starter_fails_with_a_first_hint() -> None:
     result = check("07-vectorize", notebook_starters(NOTEBOOK)["line_totals"])
-    assert_failed_with_hint(result, "gives the right totals", "2,000 rows", "one row at a time")
+    # Whether the 2,000-row screen or the 100,000-row timing turns it away depends on the machine's speed.
+    assert_failed_with_hint(result, "gives the right totals", "one row at a time")
     assert "np.where" not in result.message
 
 

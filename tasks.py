@@ -56,7 +56,8 @@ COMMANDS = (
     ("notebooks", "[NOTEBOOK ...]", "re-execute chapters in place and save their outputs (default: all)"),
     ("nav", "[--check]", "refresh every chapter's navigation cell and the contents in 00"),
     ("check", "[NOTEBOOK ...]", "check the chapters against the structure rules"),
-    ("bench", "[build|timing|queries|all] [--pg URL]", "run the benchmarks, which print figures"),
+    ("bench", "[build|timing|queries|memory|all] [--pg URL] [NOTEBOOK ...]",
+     "run the benchmarks, which print figures (memory: each chapter's peak)"),
 )
 
 
@@ -359,7 +360,7 @@ def check(args: argparse.Namespace) -> None:
 
 def bench(args: argparse.Namespace) -> None:
     bindir = setup()
-    run(bindir / "python", "-m", "tools.bench", args.what, *(["--pg", args.pg] if args.pg else []))
+    run(bindir / "python", "-m", "tools.bench", args.what, *(["--pg", args.pg] if args.pg else []), *args.notebooks)
 
 
 def listing() -> str:
@@ -394,8 +395,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help=helps["check"])
     p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK")
     p = sub.add_parser("bench", help=helps["bench"])
-    p.add_argument("what", nargs="?", default="all", choices=["build", "timing", "queries", "all"])
+    p.add_argument("what", nargs="?", default="all", choices=["build", "timing", "queries", "memory", "all"])
     p.add_argument("--pg", default=None, metavar="URL", help="PostgreSQL for the COPY figures")
+    p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="memory: the notebooks (default: every chapter)")
     return top
 
 

@@ -184,6 +184,7 @@ def pins(args: argparse.Namespace) -> None:
         say(f"pins: {', '.join(name for name, _, _ in PIN_SETS)} match pyproject.toml "
             f"({time.monotonic() - started:.0f} s)")
         return
+    changed = []
     for name, extras, constraint in PIN_SETS:
         path = ROOT / name
         before = pinned(path.read_text()) if path.exists() else set()
@@ -195,7 +196,10 @@ def pins(args: argparse.Namespace) -> None:
         say(f"{name}: {len(after)} pins, " + (f"{len(changes)} changed:" if changes else "unchanged"))
         if changes:
             print("\n".join(changes))
-    say("commit the pin files; if binder/requirements.txt changed, re-execute the chapters: python3 tasks.py notebooks")
+            changed.append(name)
+    if changed:
+        say(f"commit pyproject.toml and {' and '.join(changed)}"
+            + ("; then re-execute the chapters: python3 tasks.py notebooks" if PIN_SETS[0][0] in changed else ""))
 
 
 def perflab_env(**extra: str) -> dict[str, str]:
@@ -333,7 +337,7 @@ def pythons(args: argparse.Namespace) -> None:
         version = probe.stdout.strip()
         if probe.returncode or not version:
             sys.exit(f"{python} ({found}) does not run: {probe.stderr.strip() or 'no output'}")
-        say(f"Python {version}: .venv-{version} from the same pins")
+        say(f"Python {version}: .venv-{version} from the same development set")
         bindir = setup(ROOT / f".venv-{version}", found, dev=True)
         env = checks_env(pg)
         say(f"Python {version}: types against this Python's pinned packages")

@@ -26,7 +26,12 @@ const userSettings = {
   "@jupyterlab/apputils-extension/notification.jupyterlab-settings": { fetchNews: "false", checkForUpdates: false },
   "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": { windowingMode: "none" },
   "@jupyterlab/terminal-extension/plugin.jupyterlab-settings": { screenReaderMode: true },
+  "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": { autosave: false },
 };
+// The run must leave the committed chapters as they were: autosave is off, and any file it changed anyway is
+// put back (and the test fails).
+const chapterFiles = readdirSync(join(ROOT, "notebooks")).filter((f) => f.endsWith(".ipynb"));
+const saved = new Map(chapterFiles.map((f) => [f, readFileSync(join(ROOT, "notebooks", f))]));
 for (const [file, value] of Object.entries(userSettings)) {
   const path = join(settings, file);
   mkdirSync(join(path, ".."), { recursive: true });
@@ -166,6 +171,13 @@ async function cleanup() {
     for (const line of left) try { process.kill(Number(line.split(" ")[0]), "SIGKILL"); } catch { /* gone */ }
   }
   rmSync(scratch, { recursive: true, force: true });
+  for (const [file, content] of saved) {
+    const path = join(ROOT, "notebooks", file);
+    if (!readFileSync(path).equals(content)) {
+      writeFileSync(path, content);
+      failures.push(`the run changed notebooks/${file} (put back)`);
+    }
+  }
   return left;
 }
 
@@ -258,15 +270,10 @@ try {
   if (log) console.error(`--- the course command's output (last 3000 characters):\n${log.slice(-3000)}`);
 }
 clearTimeout(watchdog);
-for (const problem of failures) console.error(`FAIL: ${problem}`);
-if (failures.length && !failed) {
-  failed = new Error(failures[0]);
-  await shot("failure");
-}
+if (failures.length && !failed) await shot("failure");
 const left = await cleanup();
-if (left.length) {
-  console.error(`FAIL: processes of the course were still running after it stopped (killed now):\n  ${left.join("\n  ")}`);
-  failed ??= new Error("processes left");
-}
+if (left.length) failures.push(`processes of the course were still running after it stopped (killed now):\n  ${left.join("\n  ")}`);
+for (const problem of failures) console.error(`FAIL: ${problem}`);
+failed ??= failures.length ? new Error(failures[0]) : null;
 console.log(`browser test ${failed ? "FAILED" : "passed"} in ${elapsed()} s; screenshots in ${shots}`);
 process.exit(failed ? 1 : 0);

@@ -14,9 +14,13 @@ run the chapter (its Binder link and the README's two commands). ``index.html`` 
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import re
 import shutil
+import subprocess
+import tarfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +30,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "perflab-site"
-BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+# The JavaScript the pages need, from npm (pinned, integrity-checked, fetched once into build/site-cache with
+# `npm pack`): mermaid.js draws chapter 00's diagram; html-manager's embed.js draws the saved widgets (built-in
+# ipywidgets only, no require.js). Each: (tarball integrity, files of the package copied to assets/).
+ASSETS = {
+    "mermaid@11.10.0": (
+        "sha512-oQsFzPBy9xlpnGxUqLbVY8pvknLlsNIJ0NWwi8SUJjhbP1IT0E0o1lfhU4iYV3ubpy+xkzkaOyDUQMn06vQElQ==",
+        r"dist/mermaid\.min\.js",
+    ),
+    "@jupyter-widgets/html-manager@1.0.15": (
+        "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
+        r"dist/(embed\.js|embed\.js\.LICENSE\.txt|[0-9a-f]{20}\.(woff2?|ttf|eot|svg))",  # embed.js loads its fonts
+    ),
+}
 COMMANDS = ("git clone {repo} && cd {name}\n"
             "python3 tasks.py course   # set up .venv, build the dataset, open the course in JupyterLab\n"
             "python3 tasks.py test     # every test, notebooks included")
@@ -49,6 +65,46 @@ def binder_url(repo: str, notebook: str, branch: str = "main") -> str:
     """
     owner_name = repo.removeprefix("https://github.com/")
     return f"https://mybinder.org/v2/gh/{owner_name}/{branch}?urlpath=lab/tree/notebooks/{notebook}"
+
+
+def _integrity(data: bytes) -> str:
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+def fetch_assets(assets: Path, cache: Path) -> None:
+    """Copy the pages' JavaScript into ``assets``, from npm tarballs kept in ``cache`` (``npm pack`` fetches them)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    assets.mkdir(parents=True, exist_ok=True)
+    for spec, (integrity, wanted) in ASSETS.items():
+        name, version = spec.rsplit("@", 1)
+        tarball = cache / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+        if not tarball.exists():
+            npm = shutil.which("npm")
+            if npm is None:
+                raise SystemExit(f"the site needs {spec} from npm once, and there is no npm on PATH — install "
+                                 "Node.js and npm (Debian/Ubuntu: apt-get install -y nodejs npm), then run again")
+            subprocess.run([npm, "pack", "--silent", spec, "--pack-destination", str(cache)], check=True,
+                           stdout=subprocess.DEVNULL)
+        if _integrity(tarball.read_bytes()) != integrity:
+            tarball.unlink()
+            raise SystemExit(f"{tarball.name} does not match its pinned integrity: deleted it; run again")
+        pattern = re.compile(f"package/{wanted}")
+        with tarfile.open(tarball) as tar:
+            for member in tar.getmembers():
+                if member.isfile() and pattern.fullmatch(member.name):
+                    source = tar.extractfile(member)
+                    assert source is not None
+                    (assets / Path(member.name).name).write_bytes(source.read())
+
+
+def has_mermaid(nb: Any) -> bool:
+    """Whether a notebook has a Mermaid diagram (a ```mermaid block in markdown, or a text/vnd.mermaid output)."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown" and "```mermaid" in cell.get("source", ""):
+            return True
+        if any("text/vnd.mermaid" in out.get("data", {}) for out in cell.get("outputs", [])):
+            return True
+    return False
 
 
 def page_name(notebook: Path) -> str:
@@ -101,10 +157,12 @@ def _contents_notebook(chapters: list[tuple[int, Path, str]], planned: dict[int,
     return v4.new_notebook(cells=[v4.new_markdown_cell("\n".join(lines))], metadata={"title": "perflab"})
 
 
-def build_site(out: Path, notebooks: Path = ROOT / "notebooks", repo: str | None = None) -> list[Path]:
+def build_site(out: Path, notebooks: Path = ROOT / "notebooks", repo: str | None = None,
+               cache: Path = ROOT / "build" / "site-cache") -> list[Path]:
     """Write the site into ``out`` (emptied first) and return the pages written.
 
-    Parameters: ``out`` the folder; ``notebooks`` the chapters' folder; ``repo`` the GitHub URL (default: pyproject's).
+    Parameters: ``out`` the folder; ``notebooks`` the chapters' folder; ``repo`` the GitHub URL (default: pyproject's);
+    ``cache`` where the npm tarballs of the JavaScript are kept between builds.
     """
     from tools.nbtools.common import CHAPTERS, read_notebook
     from tools.nbtools.nav import Course
@@ -118,6 +176,7 @@ def build_site(out: Path, notebooks: Path = ROOT / "notebooks", repo: str | None
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    fetch_assets(out / "assets", cache)
     exporter = _exporter()
     files = {path.name for _, path, _ in chapters}
     elsewhere = f"{repo}/blob/main/notebooks/"
@@ -129,13 +188,13 @@ def build_site(out: Path, notebooks: Path = ROOT / "notebooks", repo: str | None
         nxt = pages[i + 1] if i + 1 < len(pages) else None
         if page.notebook is None:
             nb = _contents_notebook(chapters, {c.number: c.title for c in CHAPTERS}, repo)
-            site: dict[str, Any] = {"prev": None, "next": nxt}
+            site: dict[str, Any] = {"prev": None, "next": nxt, "mermaid": False}
             resources: dict[str, Any] = {"metadata": {"name": "perflab"}}
         else:
             nb = copy.deepcopy(read_notebook(page.notebook))
             nb.metadata["title"] = f"{page.label} · perflab"
             site = {"prev": prev, "next": nxt, "binder_url": binder_url(repo, page.notebook.name),
-                    "binder_badge": BINDER_BADGE, "repo_url": repo, "notebook": f"notebooks/{page.notebook.name}",
+                    "mermaid": has_mermaid(nb), "repo_url": repo, "notebook": f"notebooks/{page.notebook.name}",
                     "commands": COMMANDS.format(repo=repo, name=name)}
             resources = {"metadata": {"name": page.notebook.stem, "path": str(notebooks)}}
         resources["site"] = site

@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.site", description=(__doc__ or "").splitlines()[0],
                                      epilog="Example: python -m tools.site --out build/site")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site", help="the folder (default: build/site)")
-    parser.add_argument("--repo", default=None, help="the GitHub URL for the Binder links (default: pyproject's Source)")
+    parser.add_argument("--repo", default=None,
+                        help="the GitHub URL for the Binder links (default: pyproject's Source)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     pages = build_site(args.out, repo=args.repo)

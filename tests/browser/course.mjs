@@ -14,7 +14,8 @@ import { ROOT, elapsed, freePort, launch, screenshotDir, step, until } from "./l
 
 const PYTHON = process.argv[2] ?? "python3";
 const DEADLINE_S = Number(process.env.PERFLAB_BROWSER_DEADLINE ?? 420); // the whole test, server start included
-const MARK = `perflab-browser-${process.pid}-${Date.now()}`; // in the environment of every process the course starts
+const MARK = `perflab-browser-${process.pid}-${Date.now()}`; // in the environment of every process the test starts
+process.env.PERFLAB_BROWSER_MARK = MARK; // Chromium too, so that a browser left running is found as well
 const shots = screenshotDir("course");
 for (const old of readdirSync(shots)) rmSync(join(shots, old));
 
@@ -47,7 +48,6 @@ const failures = []; // problems found on the way; the test fails at the end if 
 function startCourse(port) {
   const env = {
     ...process.env,
-    PERFLAB_BROWSER_MARK: MARK,
     JUPYTERLAB_SETTINGS_DIR: settings,
     JUPYTERLAB_WORKSPACES_DIR: join(scratch, "workspaces"),
     JUPYTER_RUNTIME_DIR: join(scratch, "runtime"),

@@ -164,6 +164,7 @@ const watchdog = setTimeout(async () => {
 }, DEADLINE_S * 1000);
 
 async function cleanup() {
+  const running = leftovers().length;
   await browser?.close().catch(() => {});
   await stopCourse();
   let left = leftovers();
@@ -172,6 +173,7 @@ async function cleanup() {
     left = leftovers();
     for (const line of left) try { process.kill(Number(line.split(" ")[0]), "SIGKILL"); } catch { /* gone */ }
   }
+  console.log(`      stopped the ${running} processes this run started (course command, JupyterLab, kernels, terminal, browser); ${left.length} left`);
   rmSync(scratch, { recursive: true, force: true });
   for (const [file, content] of saved) {
     const path = join(ROOT, "notebooks", file);

@@ -116,6 +116,9 @@ try {
   });
   const index = readFileSync(join(SITE, "index.html"), "utf8");
   for (const chapter of chapters) if (!index.includes(`href="${chapter}"`)) failures.push(`index.html does not link ${chapter}`);
+  for (const nb of readdirSync(NOTEBOOKS).filter((f) => /^\d\d-.*\.ipynb$/.test(f))) {
+    if (!chapters.includes(nb.replace(/\.ipynb$/, ".html"))) failures.push(`no page for notebooks/${nb}`);
+  }
 } catch (error) {
   failures.push(error.message);
 }

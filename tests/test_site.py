@@ -89,3 +89,10 @@ def test_a_tarball_that_does_not_match_its_pin_is_refused(tmp_path: Path, monkey
     with pytest.raises(SystemExit, match="does not match its pinned integrity"):
         site.fetch_assets(tmp_path / "assets", tmp_path)
     assert not (tmp_path / "left-pad-1.3.0.tgz").exists()
+
+
+def test_a_folder_that_is_not_a_built_site_is_never_emptied(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(SystemExit, match="not a site this command built"):
+        site.build_site(tmp_path, tmp_path / "notebooks", repo="https://github.com/owner/course")
+    assert (tmp_path / "notes.txt").read_text() == "keep me"

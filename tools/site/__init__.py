@@ -167,6 +167,10 @@ def build_site(out: Path, notebooks: Path = ROOT / "notebooks", repo: str | None
     from tools.nbtools.common import CHAPTERS, read_notebook
     from tools.nbtools.nav import Course
 
+    if out.exists() and any(out.iterdir()):  # emptied below: only ever a site this function built
+        built_here = (out / "index.html").exists() and (out / "assets").is_dir()
+        if not built_here or out.resolve() in ROOT.resolve().parents:
+            raise SystemExit(f"{out} is not empty and not a site this command built — choose another --out")
     repo = repo or repo_url()
     name = repo.rsplit("/", 1)[-1]
     course = Course.scan(notebooks)

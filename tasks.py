@@ -58,7 +58,10 @@ COMMANDS = (
     ("check", "[NOTEBOOK ...]", "check the chapters against the structure rules"),
     ("bench", "[build|timing|queries|memory|all] [--pg URL] [NOTEBOOK ...]",
      "run the benchmarks, which print figures (memory: each chapter's peak)"),
+    ("site", "[--out DIR]", "build the course as a static website from the committed notebooks (build/site)"),
+    ("browser", "", "the course and the site in headless Chromium (needs Node.js, npm and chromium)"),
 )
+BROWSER_TESTS = ROOT / "tests" / "browser"  # playwright-core (pinned in its package-lock.json) and the tests
 
 
 def say(message: str) -> None:
@@ -367,6 +370,30 @@ def bench(args: argparse.Namespace) -> None:
     run(bindir / "python", "-m", "tools.bench", args.what, *(["--pg", args.pg] if args.pg else []), *args.notebooks)
 
 
+def site(args: argparse.Namespace) -> None:
+    bindir = setup()
+    run(bindir / "python", "-m", "tools.site", *(["--out", args.out] if args.out else []))
+
+
+def browser(args: argparse.Namespace) -> None:
+    """Build the site, then drive Debian's Chromium through it and through the course the README starts."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        sys.exit("the browser tests need Node.js and npm — Debian/Ubuntu: apt-get install -y nodejs npm")
+    bindir = setup()
+    lock = BROWSER_TESTS / "package-lock.json"
+    stamp = BROWSER_TESTS / "node_modules" / ".perflab-installed"
+    if not stamp.exists() or stamp.read_bytes() != lock.read_bytes():
+        say("installing playwright-core (pinned; it drives the system's Chromium, no browser download)")
+        run(npm, "ci", "--prefix", BROWSER_TESTS, "--no-audit", "--no-fund", "--loglevel=error")
+        stamp.write_bytes(lock.read_bytes())
+    say("the static site")
+    run(bindir / "python", "-m", "tools.site")
+    run(node, BROWSER_TESTS / "site.mjs")
+    say("the course in Chromium: python3 tasks.py course --no-browser --port N")
+    run(node, BROWSER_TESTS / "course.mjs", sys.executable)
+
+
 def listing() -> str:
     """The commands as ``python3 tasks.py`` prints them."""
     lines = ["usage: python3 tasks.py COMMAND [ARGS]   (COMMAND --help for details)", ""]
@@ -402,11 +429,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("what", nargs="?", default="all", choices=["build", "timing", "queries", "memory", "all"])
     p.add_argument("--pg", default=None, metavar="URL", help="PostgreSQL for the COPY figures")
     p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="memory: the notebooks (default: every chapter)")
+    p = sub.add_parser("site", help=helps["site"])
+    p.add_argument("--out", default=None, metavar="DIR", help="the folder (default: build/site)")
+    sub.add_parser("browser", help=helps["browser"])
     return top
 
 
 ACTIONS = {"course": course, "test": test, "pythons": pythons, "pins": pins, "notebooks": notebooks, "nav": nav,
-           "check": check, "bench": bench}
+           "check": check, "bench": bench, "site": site, "browser": browser}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,138 @@
+"""Load-test a served page with locust (headless, a child process): latency percentiles and throughput.
+
+>>> from perflab.servers import serve, hello_app
+>>> with serve("perflab.servers:hello_app") as server:  # doctest: +SKIP
+...     result = load_test(server.url, "/", users=4, seconds=2)
+>>> result.failures, result.p95_ms < 100  # doctest: +SKIP
+(0, True)
+
+locust runs in a process of its own (:mod:`perflab.processes`: stopped when done, also when the notebook
+fails or the kernel dies), with ``users`` simulated users that each request ``path`` again as soon as
+the last answer came (a closed loop: the offered load is ``users`` requests in flight). Its ``--csv``
+statistics are read back. locust rewrites that file every second, so the figures cover the run up to
+its last rewrite: all but at most the last second.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from perflab.errors import PerflabError
+from perflab.processes import start_process
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: The locustfile every load test runs (requests one path without pause).
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+#: Where it reads the path to request (see :mod:`perflab.locustfile`).
+PATH_VARIABLE = "PERFLAB_LOAD_PATH"
+#: The longest run accepted, in seconds (these are short demonstrations, not soak tests).
+MAX_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load test measured: requests, failures, requests per second and latency percentiles (ms)."""
+
+    path: str
+    users: int
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    def row(self) -> dict[str, object]:
+        """The result as a dict (one row of a table)."""
+        return asdict(self)
+
+
+def locust_missing() -> str | None:
+    """None if locust can be run here, else one line saying why not and what to do.
+
+    >>> locust_missing() is None or "pip install" in locust_missing()
+    True
+    """
+    if importlib.util.find_spec("locust") is None:
+        return "locust is not installed — pip install locust (it is pinned in binder/requirements.txt)"
+    return None
+
+
+def read_stats(path: str | Path) -> dict[str, float]:
+    """The ``Aggregated`` row of locust's ``*_stats.csv``: requests, failures, rps, p50/p95/p99 in ms.
+
+    Parameters: ``path``, the ``PREFIX_stats.csv`` file locust wrote with ``--csv PREFIX``.
+    """
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("Name") == "Aggregated"]
+    if not rows:
+        raise PerflabError(f"no 'Aggregated' row in {path}: did locust run for at least a second?")
+    row = rows[0]
+    number = {"requests": "Request Count", "failures": "Failure Count", "rps": "Requests/s",
+              "p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%"}
+    return {k: float(row[v]) if row[v] not in ("", "N/A") else float("nan") for k, v in number.items()}
+
+
+def _check(users: int, seconds: float) -> None:
+    if not isinstance(users, int) or users < 1:
+        raise PerflabError(f"users must be a whole number >= 1, got {users!r}")
+    if not 1 <= seconds <= MAX_SECONDS:
+        raise PerflabError(f"seconds must be from 1 to {MAX_SECONDS:g}, got {seconds!r}")
+
+
+def load_test(url: str, path: str, *, users: int, seconds: float = 3.0) -> LoadResult:
+    """Run locust headless against ``url + path`` for ``seconds`` with ``users`` users; read its CSV statistics.
+
+    Parameters:
+        url: the server, e.g. ``server.url`` of :func:`perflab.servers.serve` (127.0.0.1).
+        path: the page every user requests, e.g. ``/fast/5074``.
+        users: simulated users, all started at once; each keeps one request in flight.
+        seconds: how long to run (1 to 60).
+    """
+    missing = locust_missing()
+    if missing:
+        raise PerflabError(missing)
+    _check(users, seconds)
+    with tempfile.TemporaryDirectory(prefix="perflab-locust-") as folder:
+        prefix = str(Path(folder) / "run")
+        cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+               "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s", "--host", url,
+               "--csv", prefix, "--loglevel", "ERROR", "--exit-code-on-error", "0"]
+        env = {**os.environ, PATH_VARIABLE: path}
+        with start_process(cmd, name="locust", env=env) as child:
+            try:
+                code = child.popen.wait(timeout=seconds + 30)
+            except subprocess.TimeoutExpired:
+                raise PerflabError(f"locust did not finish within {seconds + 30:g} s") from None
+            if code != 0:
+                raise PerflabError(f"locust exited with code {code}: {child.log_tail(1) or 'no output'}")
+        stats = read_stats(prefix + "_stats.csv")
+    return LoadResult(path, users, int(stats["requests"]), int(stats["failures"]), stats["rps"],
+                      stats["p50_ms"], stats["p95_ms"], stats["p99_ms"])
+
+
+def latency_vs_load(url: str, paths: Mapping[str, str], users: Sequence[int], *, seconds: float = 3.0) -> pd.DataFrame:
+    """One load test per (name, path) and user count: a table of p50/p95/p99 and throughput.
+
+    Parameters:
+        url: the server.
+        paths: a name for each page and its path, e.g. ``{"slow": "/slow/7", "fast": "/fast/7"}``.
+        users: the concurrencies to offer, e.g. ``(1, 4, 16)``.
+        seconds: how long each run lasts.
+    """
+    import pandas as pd
+
+    rows = [{"version": name, **load_test(url, path, users=n, seconds=seconds).row()}
+            for name, path in paths.items() for n in users]
+    return pd.DataFrame(rows).drop(columns="path")

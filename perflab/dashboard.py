@@ -274,3 +274,83 @@ def part_times(spans: Spans) -> dict[str, float]:
         elif s.name in times and s.parent == "dashboard":
             times[s.name] += s.duration * 1e3
     return {**times, "total": total}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One step measured: median milliseconds per part and in total, statements sent, and a typical run's spans."""
+
+    name: str
+    times: dict[str, float]
+    statements: int
+    spans: Spans
+    runs: int
+
+    @property
+    def total(self) -> float:
+        """The median wall time of the page, in milliseconds."""
+        return self.times["total"]
+
+
+async def profile_step(db: AsyncEngine, user_id: int, name: str, *, runs: int = 5,
+                       cache: Level | None = None) -> StepResult:
+    """Load the page with step ``name`` of :data:`STEPS` once to warm up (and fill the cache), then ``runs`` times.
+
+    >>> result = await profile_step(db, 5074, "+ JOIN")  # doctest: +SKIP
+    >>> result.statements, round(result.total)  # doctest: +SKIP
+    (4, 42)
+
+    Parameters:
+        db: the AsyncEngine to load it with (with injected latency or without).
+        user_id: whose dashboard.
+        name: a key of :data:`STEPS`.
+        runs: timed runs; each part's time and the total are their medians.
+        cache: the level that keeps recommendations (needed from the caching step on).
+    """
+    import statistics
+
+    from perflab.querylog import query_log
+    from perflab.timing import Spans
+
+    fixes = STEPS[name]
+    with query_log(db) as log:
+        await dashboard(db, user_id, fixes, cache=cache)
+    tracked = []
+    for _ in range(runs):
+        spans = Spans()
+        await dashboard(db, user_id, fixes, spans=spans, cache=cache)
+        tracked.append((part_times(spans), spans))
+    times = {k: statistics.median(t[k] for t, _ in tracked) for k in (*PARTS, "total")}
+    typical = min(tracked, key=lambda ts: abs(ts[0]["total"] - times["total"]))[1]
+    return StepResult(name, times, log.count, typical, runs)
+
+
+def steps_table(results: list[StepResult]) -> Any:
+    """A DataFrame: one row per step, the median ms of each part, the page's total, its statements and speedup."""
+    import pandas as pd
+
+    table = pd.DataFrame([{**r.times, "statements": r.statements} for r in results],
+                         index=pd.Index([r.name for r in results], name="step"))
+    table["speedup"] = table["total"].iloc[0] / table["total"]
+    return table
+
+
+def plot_where_time_went(table: Any, ax: Any = None, title: str = "") -> Any:
+    """Stacked bars of the time spent in each part per step, and the page's wall time as a black marker.
+
+    With the parts running concurrently the bar (time spent in parts, added up) is taller than the page
+    took: the parts overlapped. Parameters: ``table`` from :func:`steps_table`; ``ax`` to draw on.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    bottom = [0.0] * len(table)
+    for i, part in enumerate(PARTS):
+        ax.bar(range(len(table)), table[part], bottom=bottom, label=part, color=f"C{i}")
+        bottom = [b + v for b, v in zip(bottom, table[part], strict=True)]
+    ax.plot(range(len(table)), table["total"], "k_", markersize=30, markeredgewidth=2, label="page (wall time)")
+    ax.set_xticks(range(len(table)), labels=list(table.index), rotation=20, ha="right")
+    ax.set(ylabel="ms (median)", title=title)
+    ax.legend(fontsize="small")
+    return ax

@@ -8,15 +8,17 @@
 
 locust runs in a process of its own (:mod:`perflab.processes`: stopped when done, also when the notebook
 fails or the kernel dies), with ``users`` simulated users that each request ``path`` again as soon as
-the last answer came (a closed loop: the offered load is ``users`` requests in flight). Its ``--csv``
-statistics are read back. locust rewrites that file every second, so the figures cover the run up to
-its last rewrite: all but at most the last second.
+the last answer came (a closed loop: the offered load is ``users`` requests in flight). The statistics
+are read from the file locust writes with ``--json-file`` when the run ends: every request of the run,
+with its response-time histogram (locust's ``--csv`` files are rewritten once a second while it runs,
+so they miss up to the last second: in a two-second run of a page that takes a second and a half,
+everything). Percentiles are computed from that histogram the way locust computes them.
 """
 
 from __future__ import annotations
 
-import csv
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -69,19 +71,43 @@ def locust_missing() -> str | None:
     return None
 
 
-def read_stats(path: str | Path) -> dict[str, float]:
-    """The ``Aggregated`` row of locust's ``*_stats.csv``: requests, failures, rps, p50/p95/p99 in ms.
+def percentile(histogram: Mapping[float, int], share: float) -> float:
+    """The response time below which ``share`` of the requests fall, from locust's histogram {ms: count}.
 
-    Parameters: ``path``, the ``PREFIX_stats.csv`` file locust wrote with ``--csv PREFIX``.
+    >>> percentile({10: 90, 200: 10}, 0.5), percentile({10: 90, 200: 10}, 0.95)
+    (10, 200)
+
+    locust rounds response times (2 significant digits above 100 ms, 3 above 1 s) before counting them,
+    so the percentiles have that resolution too.
     """
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("Name") == "Aggregated"]
-    if not rows:
-        raise PerflabError(f"no 'Aggregated' row in {path}: did locust run for at least a second?")
-    row = rows[0]
-    number = {"requests": "Request Count", "failures": "Failure Count", "rps": "Requests/s",
-              "p50_ms": "50%", "p95_ms": "95%", "p99_ms": "99%"}
-    return {k: float(row[v]) if row[v] not in ("", "N/A") else float("nan") for k, v in number.items()}
+    total = sum(histogram.values())
+    if not total:
+        return float("nan")
+    below = int(total * share)
+    seen = 0
+    for ms in sorted(histogram, reverse=True):
+        seen += histogram[ms]
+        if total - seen <= below:
+            return ms
+    return min(histogram)
+
+
+def read_stats(path: str | Path, seconds: float) -> dict[str, float]:
+    """Requests, failures, requests per second and p50/p95/p99 (ms) from locust's ``--json-file`` output.
+
+    Parameters: ``path``, the ``PREFIX.json`` file locust wrote with ``--json-file PREFIX``; ``seconds``, how
+    long the run lasted (throughput is the requests completed in the run divided by it).
+    """
+    entries = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not entries:
+        raise PerflabError(f"no request in {path}: did the server answer at all?")
+    histogram: dict[float, int] = {}
+    for entry in entries:
+        for ms, count in entry["response_times"].items():
+            histogram[float(ms)] = histogram.get(float(ms), 0) + int(count)
+    requests = sum(int(e["num_requests"]) for e in entries)
+    return {"requests": requests, "failures": sum(int(e["num_failures"]) for e in entries), "rps": requests / seconds,
+            **{f"p{round(q * 100)}_ms": percentile(histogram, q) for q in (0.5, 0.95, 0.99)}}
 
 
 def _check(users: int, seconds: float) -> None:
@@ -108,7 +134,7 @@ def load_test(url: str, path: str, *, users: int, seconds: float = 3.0) -> LoadR
         prefix = str(Path(folder) / "run")
         cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
                "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s", "--host", url,
-               "--csv", prefix, "--loglevel", "ERROR", "--exit-code-on-error", "0"]
+               "--json-file", prefix, "--loglevel", "ERROR", "--exit-code-on-error", "0"]
         env = {**os.environ, PATH_VARIABLE: path}
         with start_process(cmd, name="locust", env=env) as child:
             try:
@@ -117,7 +143,7 @@ def load_test(url: str, path: str, *, users: int, seconds: float = 3.0) -> LoadR
                 raise PerflabError(f"locust did not finish within {seconds + 30:g} s") from None
             if code != 0:
                 raise PerflabError(f"locust exited with code {code}: {child.log_tail(1) or 'no output'}")
-        stats = read_stats(prefix + "_stats.csv")
+        stats = read_stats(prefix + ".json", seconds)
     return LoadResult(path, users, int(stats["requests"]), int(stats["failures"]), stats["rps"],
                       stats["p50_ms"], stats["p95_ms"], stats["p99_ms"])
 

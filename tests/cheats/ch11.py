@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from perflab.exercises.ch11 import product_page_reference
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _remembered(engine: Engine, product_id: int) -> str:
     import json
 
@@ -32,7 +32,8 @@ def in_python(engine: Engine, product_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
         lines = conn.execute(text(
             "SELECT i.order_id, i.product_id, p.name FROM order_items AS i JOIN products AS p ON p.id = i.product_id "
-            "WHERE i.order_id IN (SELECT order_id FROM order_items WHERE product_id = :pid)"), {"pid": product_id}).all()
+            "WHERE i.order_id IN (SELECT order_id FROM order_items WHERE product_id = :pid)"),
+            {"pid": product_id}).all()
     names = {pid: name for _, pid, name in lines}
     together = Counter(pid for _, pid in {(o, pid) for o, pid, _ in lines if pid != product_id})
     top = sorted(together.items(), key=lambda kv: (-kv[1], kv[0]))[:5]

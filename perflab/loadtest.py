@@ -34,10 +34,25 @@ from perflab.processes import start_process
 if TYPE_CHECKING:
     import pandas as pd
 
-#: The locustfile every load test runs (requests one path without pause).
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-#: Where it reads the path to request (see :mod:`perflab.locustfile`).
+#: Where the locustfile reads the path to request.
 PATH_VARIABLE = "PERFLAB_LOAD_PATH"
+#: The locustfile every load test runs, written to a temporary folder for each run (a module of perflab would be
+#: imported by tools that scan the package, and importing locust monkey-patches the standard library with gevent).
+#: Every user requests the path again as soon as the last answer came: ``-u N`` keeps N requests in flight.
+LOCUSTFILE = f"""
+import os
+
+from locust import FastHttpUser, constant, task
+
+
+class PageUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def page(self):
+        path = os.environ.get("{PATH_VARIABLE}", "/")
+        self.client.get(path, name=path)
+"""
 #: The longest run accepted, in seconds (these are short demonstrations, not soak tests).
 MAX_SECONDS = 60.0
 
@@ -132,7 +147,9 @@ def load_test(url: str, path: str, *, users: int, seconds: float = 3.0) -> LoadR
     _check(users, seconds)
     with tempfile.TemporaryDirectory(prefix="perflab-locust-") as folder:
         prefix = str(Path(folder) / "run")
-        cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+        locustfile = Path(folder) / "locustfile.py"
+        locustfile.write_text(LOCUSTFILE, encoding="utf-8")
+        cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary",
                "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s", "--host", url,
                "--json-file", prefix, "--loglevel", "ERROR", "--exit-code-on-error", "0"]
         env = {**os.environ, PATH_VARIABLE: path}

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PINS = ROOT / "binder" / "requirements.txt"
+WORKSHOP = ROOT / "workshop"  # the instructor's kit: its own pins (the hub) and its npm package (the proxy)
 PINNED_PYTHON = (ROOT / "binder" / "runtime.txt").read_text().strip().replace("python-", "")  # strict outputs
 NOTEBOOKS = ROOT / "notebooks"
 FIRST_CHAPTER = "00-welcome.ipynb"
@@ -43,6 +44,7 @@ COMMANDS = (
     ("nav", "[--check]", "refresh every chapter's navigation cell and the contents in 00"),
     ("check", "[NOTEBOOK ...]", "check the chapters against the structure rules"),
     ("bench", "[build|timing|queries|all] [--pg URL]", "run the benchmarks, which print figures"),
+    ("workshop", "setup|start|doctor|teardown [--users N] [--pg URL]", "a JupyterHub for a class (workshop/README.md)"),
 )
 
 
@@ -85,6 +87,29 @@ def setup(venv: Path = VENV, python: str = sys.executable) -> Path:
     stamp_file.write_text(stamp)
     say(f"{venv.name} installed in {time.monotonic() - started:.0f} s")
     return bin_dir(venv)
+
+
+def setup_workshop(bindir: Path) -> None:
+    """Install the hub (workshop/requirements.txt, the course's pins as constraints) and its proxy (npm, locally)."""
+    stamp_file = bindir.parent / ".perflab-workshop-installed"
+    pins = WORKSHOP / "requirements.txt"
+    stamp = hashlib.sha256(pins.read_bytes() + PINS.read_bytes()).hexdigest()
+    if not (stamp_file.exists() and stamp_file.read_text() == stamp):
+        say("installing JupyterHub (workshop/requirements.txt) into the virtual environment")
+        run(bindir / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", pins, "-c", PINS)
+        stamp_file.write_text(stamp)
+    if not (WORKSHOP / "node_modules" / ".bin" / "configurable-http-proxy").exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            sys.exit("the hub's proxy comes from npm, and there is no npm on PATH — install Node.js 20 or newer")
+        say("installing configurable-http-proxy into workshop/node_modules (npm ci, from package-lock.json)")
+        run(npm, "ci", "--prefix", WORKSHOP, "--no-audit", "--no-fund", "--loglevel=error")
+
+
+def workshop(args: argparse.Namespace) -> None:
+    bindir = setup()
+    setup_workshop(bindir)
+    run(bindir / "python", "-m", "workshop", *args.args)
 
 
 def perflab_env(**extra: str) -> dict[str, str]:
@@ -192,8 +217,10 @@ def test(args: argparse.Namespace) -> None:
     pg = os.environ.get("PERFLAB_TEST_POSTGRES_URL")
     env = checks_env(pg)
     say("lint and types")
-    run(bindir / "ruff", "check", "perflab", "tools", "tests", "notebooks", "tasks.py")
+    run(bindir / "ruff", "check", "perflab", "tools", "tests", "notebooks", "workshop", "tasks.py")
     run(bindir / "mypy", "perflab", "tools", "tasks.py")
+    if pg:
+        setup_workshop(bindir)  # tests/test_workshop.py then runs a hub for real
     unit_tests(bindir, env, pg)
     version = python_version(bindir)
     if version == PINNED_PYTHON:
@@ -280,11 +307,13 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help=helps["bench"])
     p.add_argument("what", nargs="?", default="all", choices=["build", "timing", "queries", "all"])
     p.add_argument("--pg", default=None, metavar="URL", help="PostgreSQL for the COPY figures")
+    p = sub.add_parser("workshop", help=helps["workshop"], add_help=False)
+    p.add_argument("args", nargs=argparse.REMAINDER, help="python3 tasks.py workshop --help lists them")
     return top
 
 
 ACTIONS = {"course": course, "test": test, "pythons": pythons, "notebooks": notebooks, "nav": nav,
-           "check": check, "bench": bench}
+           "check": check, "bench": bench, "workshop": workshop}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -64,7 +64,29 @@ def setup(args: argparse.Namespace) -> list[learners.Learner]:
     print(f"==> {len(created)} learners on {mask_url(args.pg)} (passwords in {args.run / learners.STATE_FILE}, "
           "mode 0600):")
     print("\n".join(learners.describe(args.pg, created)))
+    if args.build:
+        build_datasets(args.pg, created)
     return created
+
+
+def build_datasets(pg: str, who: list[learners.Learner]) -> None:
+    """Build each learner's dataset now, one after the other, as the learner: no 30 first builds at once."""
+    import time
+
+    from perflab import dataset
+    from perflab.config import settings
+    from perflab.db import make_engine
+
+    cfg = settings()
+    for learner in who:
+        started = time.perf_counter()
+        engine = make_engine(learners.learner_url(pg, learner), schema=learner.name)
+        try:
+            built = dataset.ensure(engine, cfg.scale, cfg.seed, progress=False)
+        finally:
+            engine.dispose()
+        print(f"    {learner.name}: dataset scale {cfg.scale:g} ready in {time.perf_counter() - started:.1f} s"
+              + ("" if built else " (already current)"))
 
 
 def start(args: argparse.Namespace) -> None:
@@ -87,10 +109,15 @@ def start(args: argparse.Namespace) -> None:
 def doctor(args: argparse.Namespace) -> None:
     from perflab.doctor import workshop_checks
 
+    names = _names(args) if (args.users or args.names) else [x.name for x in learners.load(args.run)]
+    if not names:
+        sys.exit(f"no learners in {args.run} — run: python3 tasks.py workshop setup --users N")
     failed = 0
-    for ok, name, detail in workshop_checks(args.pg, learners.load(args.run), args.redis):
+    for ok, name, detail in workshop_checks(args.pg, names, args.redis):
         failed += not ok
-        print(f"{'OK ' if ok else 'FIX'} {name:<18} {detail}")
+        print(f"{'OK ' if ok else 'FIX'}  {name:<20}{detail}")
+    print("all good: start the hub with  python3 tasks.py workshop start" if not failed
+          else f"{failed} thing(s) to fix (see FIX lines; workshop/README.md, 'When something fails')")
     sys.exit(1 if failed else 0)
 
 
@@ -120,6 +147,9 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--users", type=int, default=0, help="learners learner01 … learnerNN")
         p.add_argument("--prefix", default="learner", help="the learners' name prefix (default: learner)")
         p.add_argument("--names", default="", help="comma-separated learner names instead of --users")
+        if name in ("setup", "start"):
+            p.add_argument("--build", action="store_true",
+                           help="also build every learner's dataset now (PERFLAB_SCALE), one after the other")
         if name == "start":
             p.add_argument("--port", type=int, default=8000, help="the learners' port (default 8000)")
             p.add_argument("--ip", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")

@@ -150,7 +150,7 @@ print(f"{time.perf_counter() - t:.3f}", flush=True)
 
 def builds_part(pg: str, who: list[learners.Learner], scale: str, extrapolate: int) -> None:
     """First builds of n learners at once, n = 1, 2, 4, …, len(who): each process imports and resets first."""
-    counts = sorted({1, 2, *range(4, len(who) + 1, 2), len(who)})
+    counts = sorted(n for n in {1, 2, *range(4, len(who) + 1, 2), len(who)} if n <= len(who))
     points = []
     for n in counts:
         procs = [subprocess.Popen([sys.executable, "-c", BUILD, learners.learner_url(pg, x), x.name, scale],

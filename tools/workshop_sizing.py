@@ -238,12 +238,13 @@ def chapters_part(pg: str, redis_url: str | None, learner: learners.Learner, cha
                 NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": cwd}},
                                allow_errors=True).execute()
                 wall = time.perf_counter() - started
-            errors = sum(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+            errors = [f"{o['ename']}: {o['evalue'][:200]}" for c in nb.cells for o in c.get("outputs", [])
+                      if o.get("output_type") == "error"]
             kb, keys = peak.peak.get("bytes", 0) / 1024, peak.peak.get("keys", 0)
             redis_part = f", Redis peak {kb:.0f} KB in {keys:.0f} keys" if redis_url else ""
             print(f"chapter {path.stem}: {wall:.1f} s, kernel peak RSS {peak.peak.get('rss', 0):.0f} MB, "
                   f"peak connections {peak.peak.get(learner.name, 0):.0f}{redis_part}"
-                  + (f", {errors} cell error(s)" if errors else ""))
+                  + (f", {len(errors)} cell error(s), the first: {errors[0]}" if errors else ""))
             slow = sorted(((cell_seconds(c), c.source.strip().splitlines()[0][:70]) for c in nb.cells
                            if c.cell_type == "code" and c.source.strip()), reverse=True)[:3]
             print("  slowest cells: " + "; ".join(f"{sec:.1f} s `{first}`" for sec, first in slow))

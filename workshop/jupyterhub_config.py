@@ -94,5 +94,8 @@ def prepare_learner(spawner) -> None:  # type: ignore[no-untyped-def]
 
 
 c.Spawner.pre_spawn_hook = prepare_learner
+# A kernel idle for 20 minutes is shut down (its chapter reruns in under a minute): learners move on to the next
+# chapter and leave the last one's kernel holding 150-400 MB (workshop/README.md, Sizing).
+c.Spawner.args = ["--MappingKernelManager.cull_idle_timeout=1200", "--MappingKernelManager.cull_interval=120"]
 if hasattr(os, "geteuid") and os.geteuid() == 0:
-    c.Spawner.args = ["--allow-root"]  # containers, VMs: jupyter_server refuses root without it
+    c.Spawner.args.append("--allow-root")  # containers, VMs: jupyter_server refuses root without it

@@ -121,8 +121,8 @@ def run_checks(url: str | None = None) -> list[Check]:
     return [python_check(), *package_checks(), *jupyter_checks(), *database_checks(url), *redis_checks()]
 
 
-#: Connections one learner holds on the shared server while a chapter runs (measured: workshop/README.md).
-CONNECTIONS_PER_LEARNER = 6
+#: Connections one learner holds at the peak of a chapter (02, 04, 10; measured: workshop/README.md, Sizing).
+CONNECTIONS_PER_LEARNER = 7
 
 
 def workshop_checks(server_url: str, learners: Sequence[str], redis_url: str | None = None,

@@ -98,7 +98,7 @@ except sa.exc.DBAPIError as exc:
 
 @pytest.mark.postgres
 def test_three_learners_run_a_chapter_at_once_each_in_their_own_schema(
-        hub: hubclient.Hub, names: list[str], tmp_path: Path) -> None:
+        hub: hubclient.Hub, names: list[str], pg_url: str, tmp_path: Path) -> None:
     hub.spawn(names)  # the hub starts each server (a few seconds each)
     others = {user: names[(i + 1) % len(names)] for i, user in enumerate(names)}
     with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:  # three first builds on one server at once
@@ -119,6 +119,18 @@ def test_three_learners_run_a_chapter_at_once_each_in_their_own_schema(
         assert f"permission denied for schema {others[user]}" in peek["message"]
         home = tmp_path / "run" / "homes" / user  # the chapters were copied into each home on the first spawn
         assert (home / "00-welcome.ipynb").read_bytes() == (ROOT / "notebooks" / "00-welcome.ipynb").read_bytes()
+
+    # The login page: the day's password lets a learner in; a wrong one, or a name not set up, does not;
+    # a latecomer added while the hub runs gets in without a restart.
+    assert hub.login(names[0], hub.password)
+    assert not hub.login(names[1], hub.password + "x")
+    late = names[0].rsplit("_", 1)[0] + "_late"
+    assert not hub.login(late, hub.password)
+    learners.create(pg_url, [late], tmp_path / "run")
+    try:
+        assert hub.login(late, hub.password)
+    finally:
+        learners.drop(pg_url, [late], tmp_path / "run")
 
     hub.child.popen.send_signal(signal.SIGTERM)  # the hub alone, as Ctrl+C would: it stops what it started
     hub.child.popen.wait(timeout=60)

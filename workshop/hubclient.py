@@ -18,6 +18,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -51,6 +52,26 @@ class Hub:
     base: str
     token: str
     child: Child
+    password: str = ""  # the day's password the hub was started with
+
+    def login(self, name: str, password: str) -> bool:
+        """Log in at the hub's login page as a browser does; True if the hub let ``name`` in."""
+        import http.cookiejar
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
+        opener.open(self.base + "/hub/login", timeout=30).read()
+        xsrf = next((c.value for c in jar if c.name == "_xsrf"), "")
+        form = urllib.parse.urlencode({"username": name, "password": password, "_xsrf": xsrf}).encode()
+        try:
+            with opener.open(self.base + "/hub/login", data=form, timeout=30):
+                return False  # 200: the login page again, with its error
+        except urllib.error.HTTPError as exc:
+            return exc.code == 302 and "login" not in (exc.headers.get("Location") or "")
 
     def api(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
         """Call the hub (``/hub/api/...``) or a learner's server (``/user/NAME/api/...``) with the admin token."""
@@ -128,15 +149,15 @@ class Hub:
 def start_hub(pg_url: str, run_dir: Path, *, redis_url: str | None = None, env: dict[str, str] | None = None,
               timeout: float = START_TIMEOUT) -> Hub:
     """Start the hub for the learners recorded in ``run_dir`` (workshop/learners.py), as tasks.py does."""
-    port, token = free_port(), uuid.uuid4().hex
-    child_env = {**os.environ, "PERFLAB_WORKSHOP_PASSWORD": uuid.uuid4().hex, "PERFLAB_WORKSHOP_API_TOKEN": token,
+    port, token, password = free_port(), uuid.uuid4().hex, uuid.uuid4().hex
+    child_env = {**os.environ, "PERFLAB_WORKSHOP_PASSWORD": password, "PERFLAB_WORKSHOP_API_TOKEN": token,
                  "PYTHONPATH": str(ROOT), **(env or {})}
     argv = [sys.executable, "-m", "workshop", "start", "--pg", pg_url, "--run", str(run_dir), "--port", str(port),
             *(["--redis", redis_url] if redis_url else [])]
     base = f"http://127.0.0.1:{port}"
     child = start_process(argv, name="jupyterhub", env=child_env, cwd=ROOT, timeout=timeout,
                           ready=lambda: port_open(port) and _answers(base))
-    return Hub(base, token, child)
+    return Hub(base, token, child, password)
 
 
 def _answers(base: str) -> bool:

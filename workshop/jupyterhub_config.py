@@ -24,6 +24,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from jupyterhub.authenticators.shared import SharedPasswordAuthenticator  # noqa: E402
+
 from workshop.learners import learner_env, load  # noqa: E402
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821  (provided by JupyterHub when it reads this file)
@@ -53,11 +55,20 @@ c.ConfigurableHTTPProxy.pid_file = str(RUN / "proxy.pid")
 c.JupyterHub.cleanup_servers = True  # stopping the hub stops every learner's server (and their kernels)
 c.JupyterHub.cleanup_proxy = True
 
+
+
+class LearnerAuthenticator(SharedPasswordAuthenticator):
+    """The day's password, for the learners in learners.json: read at each login, so a latecomer needs no restart."""
+
+    def check_allowed(self, username: str, authentication: object = None) -> bool:
+        return username in {x.name for x in load(RUN)}
+
+
 # Login: one password for the day, only for the learners set up.
-c.JupyterHub.authenticator_class = "shared-password"
-c.SharedPasswordAuthenticator.user_password = env["PERFLAB_WORKSHOP_PASSWORD"]
-c.Authenticator.allowed_users = set(LEARNERS)
-c.Authenticator.allow_all = False
+c.JupyterHub.authenticator_class = LearnerAuthenticator
+c.LearnerAuthenticator.user_password = env["PERFLAB_WORKSHOP_PASSWORD"]
+c.LearnerAuthenticator.allowed_users = set(LEARNERS)  # created in the hub at start: the admin API can spawn them
+c.LearnerAuthenticator.allow_all = False
 
 # The instructor's token: a service that may start, stop and reach every learner's server.
 if env.get("PERFLAB_WORKSHOP_API_TOKEN"):
@@ -80,7 +91,7 @@ c.Spawner.http_timeout = 60
 
 def prepare_learner(spawner) -> None:  # type: ignore[no-untyped-def]
     """Before a learner's server starts: their PERFLAB_* variables, and the chapters in their home (once)."""
-    learner = LEARNERS[spawner.user.name]
+    learner = LEARNERS.get(spawner.user.name) or {x.name: x for x in load(RUN)}[spawner.user.name]  # a latecomer
     spawner.environment.update(learner_env(learner, DATABASE_URL, REDIS_URL))
     for name in ("PERFLAB_SCALE", "PERFLAB_SEED", "PERFLAB_STRICT"):
         if env.get(name):

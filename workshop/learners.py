@@ -31,8 +31,8 @@ from perflab.urls import mask_url, parse_url
 
 #: A learner name: lower-case letters, digits and _, as PostgreSQL schema names in perflab (see perflab.config).
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-#: Connections one learner's role may hold at once: a kernel's pool (5 + overflow) and a spare chapter.
-CONNECTION_LIMIT = 20
+#: Connections one learner's role may hold at once: chapter 10's stampede peaks at 17, earlier kernels keep a few.
+CONNECTION_LIMIT = 30
 STATE_FILE = "learners.json"
 
 

@@ -218,7 +218,7 @@ def test(args: argparse.Namespace) -> None:
     env = checks_env(pg)
     say("lint and types")
     run(bindir / "ruff", "check", "perflab", "tools", "tests", "notebooks", "workshop", "tasks.py")
-    run(bindir / "mypy", "perflab", "tools", "tasks.py")
+    run(bindir / "mypy", "perflab", "tools", "workshop", "tasks.py")
     if pg:
         setup_workshop(bindir)  # tests/test_workshop.py then runs a hub for real
     unit_tests(bindir, env, pg)

@@ -146,3 +146,38 @@ def _alive(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_start_refuses_a_short_or_missing_password(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from workshop.__main__ import main
+
+    monkeypatch.setenv("PERFLAB_WORKSHOP_PASSWORD", "short")
+    with pytest.raises(SystemExit) as exit_:
+        main(["start", "--pg", "postgresql://postgres@127.0.0.1:1/perflab"])
+    assert "set PERFLAB_WORKSHOP_PASSWORD to the day's password (8 characters or more)" in str(exit_.value.code)
+    assert "short" not in str(exit_.value.code) + capsys.readouterr().out
+
+
+def test_setup_needs_a_server_and_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workshop.__main__ import main
+
+    monkeypatch.delenv("PERFLAB_WORKSHOP_DATABASE_URL", raising=False)
+    with pytest.raises(SystemExit, match="name the shared PostgreSQL: --pg"):
+        main(["setup", "--users", "3"])
+    with pytest.raises(SystemExit, match="how many learners"):
+        main(["setup", "--pg", "postgresql://postgres@127.0.0.1:1/perflab"])
+
+
+def test_the_hub_command_gives_learners_their_own_settings_only(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from workshop.__main__ import hub_command
+
+    monkeypatch.setenv("PERFLAB_DATABASE_URL", "postgresql://postgres@db/instructor")
+    monkeypatch.setenv("PERFLAB_SCHEMA", "instructor")
+    argv, env = hub_command(tmp_path, "postgresql://postgres@db/perflab", "redis://cache/1", 8000, "tok")
+    assert argv[-2:] == ["-f", str(ROOT / "workshop" / "jupyterhub_config.py")]
+    assert "PERFLAB_DATABASE_URL" not in env and "PERFLAB_SCHEMA" not in env  # each learner gets their own
+    assert (env["PERFLAB_WORKSHOP_DATABASE_URL"], env["PERFLAB_WORKSHOP_REDIS_URL"]) == (
+        "postgresql://postgres@db/perflab", "redis://cache/1")
+    assert env["PERFLAB_WORKSHOP_PORT"] == "8000" and env["PERFLAB_WORKSHOP_HUB_PORT"] != "8000"

@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -89,7 +90,7 @@ c.Spawner.start_timeout = 60
 c.Spawner.http_timeout = 60
 
 
-def prepare_learner(spawner) -> None:  # type: ignore[no-untyped-def]
+def prepare_learner(spawner: Any) -> None:
     """Before a learner's server starts: their PERFLAB_* variables, and the chapters in their home (once)."""
     learner = LEARNERS.get(spawner.user.name) or {x.name: x for x in load(RUN)}[spawner.user.name]  # a latecomer
     spawner.environment.update(learner_env(learner, DATABASE_URL, REDIS_URL))

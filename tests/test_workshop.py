@@ -35,7 +35,7 @@ def test_learner_urls_carry_the_role_and_never_show_the_password() -> None:
     ann = learners.Learner("ann", "Zq7s3cret")
     env = learners.learner_env(ann, "postgresql+psycopg://postgres:adminpw@db:5432/perflab", "redis://cache:6379/2")
     assert env == {"PERFLAB_DATABASE_URL": "postgresql+psycopg://ann:Zq7s3cret@db:5432/perflab",
-                   "PERFLAB_SCHEMA": "ann", "PERFLAB_REDIS_URL": "redis://cache:6379/2"}
+                   "PERFLAB_SCHEMA": "ann", "PERFLAB_REDIS_URL": "redis://ann:Zq7s3cret@cache:6379/2"}
     line, = learners.describe("postgresql://postgres@db/perflab", [ann])
     assert "Zq7s3cret" not in line and "ann:***@db" in line
 
@@ -52,7 +52,8 @@ def test_bad_learner_names_are_refused() -> None:
 def names(pg_url: str, tmp_path: Path) -> Iterator[list[str]]:
     """Three learners (roles and schemas) for this test, dropped afterwards with their Redis keys."""
     prefix = f"wst{uuid.uuid4().hex[:6]}_"
-    created = learners.create(pg_url, learners.learner_names(LEARNERS, prefix), tmp_path / "run")
+    created = learners.create(pg_url, learners.learner_names(LEARNERS, prefix), tmp_path / "run",
+                              os.environ.get("PERFLAB_TEST_REDIS_URL"))
     yield [x.name for x in created]
     learners.drop(pg_url, [x.name for x in created], tmp_path / "run", os.environ.get("PERFLAB_TEST_REDIS_URL"))
 
@@ -85,14 +86,30 @@ print(json.dumps({"user": who[0], "schema": who[1], "owner": owner, "counts": pe
                   "prefix": namespace()}))
 """
 
-# Then a look at another learner's table: PostgreSQL must refuse.
+# Then a look at another learner's table, and at their Redis keys: PostgreSQL and Redis must refuse.
 PEEK = """
+import os, redis
 try:
     with engine.connect() as conn:
         conn.execute(sa.text('SELECT count(*) FROM "{other}".orders')).scalar_one()
-    print(json.dumps({{"peek": "read"}}))
+    peek = {{"peek": "read"}}
 except sa.exc.DBAPIError as exc:
-    print(json.dumps({{"peek": exc.orig.sqlstate, "message": str(exc.orig).splitlines()[0]}}))
+    peek = {{"peek": exc.orig.sqlstate, "message": str(exc.orig).splitlines()[0]}}
+if os.environ.get("PERFLAB_REDIS_URL"):
+    r = redis.Redis.from_url(os.environ["PERFLAB_REDIS_URL"])
+    r.set(namespace() + "probe", "mine", ex=60)
+    try:
+        r.get("perflab:{other}:probe")
+        peek["redis"] = "read"
+    except redis.exceptions.NoPermissionError:
+        peek["redis"] = "NOPERM"
+    for command in (r.flushdb, lambda: r.get("probe")):
+        try:
+            command()
+            peek["redis"] += " but allowed " + str(command)
+        except redis.exceptions.NoPermissionError:
+            pass
+print(json.dumps(peek))
 """
 
 
@@ -117,6 +134,8 @@ def test_three_learners_run_a_chapter_at_once_each_in_their_own_schema(
         assert chapter["prefix"] == f"perflab:{user}:"
         assert peek["peek"] == "42501", peek  # insufficient_privilege, from PostgreSQL itself
         assert f"permission denied for schema {others[user]}" in peek["message"]
+        if os.environ.get("PERFLAB_TEST_REDIS_URL"):  # a Redis user per learner: only their keys, no FLUSHDB
+            assert peek["redis"] == "NOPERM", peek
         home = tmp_path / "run" / "homes" / user  # the chapters were copied into each home on the first spawn
         assert (home / "00-welcome.ipynb").read_bytes() == (ROOT / "notebooks" / "00-welcome.ipynb").read_bytes()
 

@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     args = top.parse_args(argv)
     run_dir = Path(tempfile.mkdtemp(prefix="perflab-sizing-"))
     names = learners.learner_names(args.learners, f"size{os.getpid() % 10000}_")
-    who = learners.create(args.pg, names, run_dir)
+    who = learners.create(args.pg, names, run_dir, args.redis)
     parts = set(args.parts.split(","))
     print(f"{len(who)} learners on {mask_url(args.pg)}, scale {args.scale}, {os.cpu_count()} CPUs, "
           f"{psutil.virtual_memory().total / 1024**3:.1f} GB RAM")

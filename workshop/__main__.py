@@ -60,7 +60,7 @@ def _names(args: argparse.Namespace) -> list[str]:
 
 
 def setup(args: argparse.Namespace) -> list[learners.Learner]:
-    created = learners.create(args.pg, _names(args), args.run)
+    created = learners.create(args.pg, _names(args), args.run, args.redis)
     print(f"==> {len(created)} learners on {mask_url(args.pg)} (passwords in {args.run / learners.STATE_FILE}, "
           "mode 0600):")
     print("\n".join(learners.describe(args.pg, created)))
@@ -98,6 +98,8 @@ def start(args: argparse.Namespace) -> None:
         setup(args)
     elif not learners.load(args.run):
         sys.exit(f"no learners in {args.run} — add --users N (or run: python3 tasks.py workshop setup --users N)")
+    elif args.redis:
+        learners.grant_redis(args.redis, learners.load(args.run))  # e.g. after a Redis restart
     token = os.environ.get("PERFLAB_WORKSHOP_API_TOKEN") or secrets.token_hex(24)
     argv, env = hub_command(args.run, args.pg, args.redis, args.port, token, args.ip)
     print(f"==> JupyterHub on http://{args.ip}:{args.port}/ — learners log in with their name and the day's password")

@@ -76,12 +76,47 @@ def learner_url(admin_url: str, learner: Learner) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def learner_redis_url(redis_url: str, learner: Learner) -> str:
+    """The shared Redis URL as the learner's Redis user (see :func:`grant_redis`).
+
+    >>> learner_redis_url("redis://127.0.0.1:6379/3", Learner("ann", "s3"))
+    'redis://ann:s3@127.0.0.1:6379/3'
+    """
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(redis_url)
+    user = f"{quote(learner.name, safe='')}:{quote(learner.password, safe='')}"
+    return urlunsplit(parts._replace(netloc=f"{user}@{parts.netloc.rpartition('@')[2]}"))
+
+
 def learner_env(learner: Learner, admin_url: str, redis_url: str | None) -> dict[str, str]:
-    """The ``PERFLAB_*`` variables of a learner's server: their role's URL, their schema, the shared Redis."""
+    """The ``PERFLAB_*`` variables of a learner's server: their role's URL, their schema, their Redis user."""
     env = {"PERFLAB_DATABASE_URL": learner_url(admin_url, learner), "PERFLAB_SCHEMA": learner.name}
-    if redis_url:
-        env["PERFLAB_REDIS_URL"] = redis_url  # keys under perflab:<PERFLAB_SCHEMA>: (perflab.cache.namespace)
+    if redis_url:  # keys under perflab:<PERFLAB_SCHEMA>: (perflab.cache.namespace), which their ACL enforces
+        env["PERFLAB_REDIS_URL"] = learner_redis_url(redis_url, learner)
     return env
+
+
+#: What a learner's Redis user may run: everything but administration and wiping the whole database.
+REDIS_COMMANDS = ["+@all", "-@admin", "-flushdb", "-flushall", "-swapdb"]
+
+
+def grant_redis(redis_url: str, learners: list[Learner]) -> None:
+    """A Redis ACL user per learner: their password, only keys ``perflab:<name>:*``, no admin commands.
+
+    Redis 6 or newer. The password goes to Redis as its SHA-256 (never in clear on the wire or in a log).
+    Running it again resets each user to this (after a Redis restart, ``start`` runs it again).
+    """
+    import hashlib
+
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for learner in learners:
+        client.acl_setuser(learner.name, enabled=True, reset=True, commands=REDIS_COMMANDS,
+                           keys=[f"perflab:{learner.name}:*"],
+                           hashed_passwords=["+" + hashlib.sha256(learner.password.encode()).hexdigest()])
+    client.close()
 
 
 def load(run_dir: Path) -> list[Learner]:
@@ -108,12 +143,13 @@ def _admin_connection(admin_url: str) -> Any:
     return psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)
 
 
-def create(admin_url: str, names: list[str], run_dir: Path) -> list[Learner]:
-    """Create (or keep) a LOGIN role and a schema it owns for each name; record them in ``run_dir``.
+def create(admin_url: str, names: list[str], run_dir: Path, redis_url: str | None = None) -> list[Learner]:
+    """Create (or keep) a LOGIN role and a schema it owns for each name (and a Redis user); record them in ``run_dir``.
 
     A learner who already exists keeps their password and their schema (a second ``setup`` adds the
     missing ones only). Parameters: ``admin_url`` a role that may CREATE ROLE and CREATE SCHEMA in the
-    workshop's database; ``names`` the learners (:func:`learner_names`); ``run_dir`` where learners.json goes.
+    workshop's database; ``names`` the learners (:func:`learner_names`); ``run_dir`` where learners.json goes;
+    ``redis_url`` the shared Redis, as a user that may run ACL SETUSER (None: no Redis users).
     """
     from psycopg import sql
 
@@ -133,6 +169,8 @@ def create(admin_url: str, names: list[str], run_dir: Path) -> list[Learner]:
             conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(role))
     others = [x for x in known.values() if x.name not in names]
     _save(run_dir, others + learners)
+    if redis_url:
+        grant_redis(redis_url, learners)
     return learners
 
 
@@ -158,6 +196,8 @@ def drop(admin_url: str, names: list[str], run_dir: Path | None = None, redis_ur
             keys = list(client.scan_iter(match=f"perflab:{name}:*", count=1000))
             if keys:
                 client.delete(*keys)
+            client.acl_deluser(name)  # no error when there is none
+        client.close()
     if run_dir is not None:
         _save(run_dir, [x for x in load(run_dir) if x.name not in names])
 

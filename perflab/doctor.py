@@ -146,13 +146,13 @@ def workshop_checks(server_url: str, learners: Sequence[str], redis_url: str | N
     try:
         engine = make_engine(server_url, schema=None)
     except PerflabError as exc:
-        return [(False, "shared server", str(exc)), *_workshop_redis(redis_url)]
+        return [(False, "shared server", str(exc)), *_workshop_redis(redis_url, learners)]
     try:
         checks = [_server_capacity(engine, describe(engine), len(learners)), _schema_creatable(engine)]
         checks += [_learner_check(engine, name, scale, seed) for name in learners]
     finally:
         engine.dispose()
-    return checks + _workshop_redis(redis_url)
+    return checks + _workshop_redis(redis_url, learners)
 
 
 def _server_capacity(engine: Any, shown: str, learners: int) -> Check:
@@ -204,7 +204,7 @@ def _learner_check(engine: Any, name: str, scale: float, seed: int) -> Check:
     return True, label, f"role and schema {name}, dataset current (scale {scale:g})"
 
 
-def _workshop_redis(url: str | None) -> list[Check]:
+def _workshop_redis(url: str | None, learners: Sequence[str] = ()) -> list[Check]:
     if not url:
         return [(True, "redis", "not configured: each kernel caches in process (chapter 10 says so)")]
     from perflab.urls import hide_secrets, mask_url
@@ -216,7 +216,15 @@ def _workshop_redis(url: str | None) -> list[Check]:
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=2)
         used = client.info("memory")["used_memory_human"]
+        missing = [name for name in learners if not client.acl_getuser(name)]
     except redis.RedisError as exc:
         return [(False, "redis", f"cannot reach {mask_url(url)} ({hide_secrets(str(exc), url)}) — "
                  "is redis-server running?")]
-    return [(True, "redis", f"reachable at {mask_url(url)}, {used} in use; keys per learner under perflab:<name>:")]
+    checks: list[Check] = [(True, "redis", f"reachable at {mask_url(url)}, {used} in use")]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        checks.append((False, "redis users", f"no Redis user for {shown} (Redis restarted?) — "
+                       "python3 tasks.py workshop setup --users N --pg URL --redis URL"))
+    elif learners:
+        checks.append((True, "redis users", f"one per learner ({len(learners)}), keys under perflab:<name>: only"))
+    return checks

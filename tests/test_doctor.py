@@ -91,7 +91,8 @@ def test_workshop_preflight_unreachable_redis_is_a_fix_line() -> None:
 
 
 @pytest.mark.postgres
-def test_workshop_preflight_sees_each_learner_and_their_dataset(pg_url: str, tmp_path: Path) -> None:
+@pytest.mark.redis
+def test_workshop_preflight_sees_each_learner_and_their_dataset(pg_url: str, redis_url: str, tmp_path: Path) -> None:
     import uuid
 
     from perflab import dataset
@@ -100,18 +101,21 @@ def test_workshop_preflight_sees_each_learner_and_their_dataset(pg_url: str, tmp
     from workshop import learners
 
     ready, missing, unbuilt = learners.learner_names(3, f"doc{uuid.uuid4().hex[:6]}_")
-    created = learners.create(pg_url, [ready, unbuilt], tmp_path)
+    created = learners.create(pg_url, [ready, unbuilt], tmp_path, redis_url)
     try:
         engine = make_engine(learners.learner_url(pg_url, created[0]), schema=ready)  # as the learner
         dataset.build(engine, 0.01, 17, progress=False)
         engine.dispose()
         checks = {name: (ok, detail) for ok, name, detail in
-                  workshop_checks(pg_url, [ready, missing, unbuilt], None, scale=0.01, seed=17)}
+                  workshop_checks(pg_url, [ready, missing, unbuilt], redis_url, scale=0.01, seed=17)}
     finally:
-        learners.drop(pg_url, [ready, unbuilt], tmp_path)
+        learners.drop(pg_url, [ready, unbuilt], tmp_path, redis_url)
     assert checks["shared server"][0] and checks["schema creatable"] == (
         True, "the instructor's role can create (and drop) a schema")
     assert checks[f"learner {ready}"] == (True, f"role and schema {ready}, dataset current (scale 0.01)")
     assert not checks[f"learner {missing}"][0] and "workshop setup" in checks[f"learner {missing}"][1]
     assert checks[f"learner {unbuilt}"] == (False, "dataset not built yet — python3 tasks.py workshop setup --build "
                                                    "(or the learner's chapter 00)")
+    assert checks["redis"][0] and checks["redis users"] == (
+        False, f"no Redis user for {missing} (Redis restarted?) — python3 tasks.py workshop setup --users N --pg URL "
+               "--redis URL")

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PINS = ROOT / "binder" / "requirements.txt"  # the course set: what Binder, learners and the chapters run on
 DEV_PINS = ROOT / "requirements-dev.txt"  # the course set plus lint, types and tests, at the same versions
+WORKSHOP = ROOT / "workshop"  # the instructor's kit: its own pins (the hub) and its npm package (the proxy)
 # How each pin file is generated from pyproject.toml: (file, the extras it adds to `dependencies`, the file whose
 # versions it must keep). Only the lock tool's own version and these lines decide the result, so it is reproducible.
 PIN_SETS = (
@@ -60,6 +61,7 @@ COMMANDS = (
      "run the benchmarks, which print figures (memory: each chapter's peak)"),
     ("site", "[--out DIR]", "build the course as a static website from the committed notebooks (build/site)"),
     ("browser", "", "the course and the site in headless Chromium (needs Node.js, npm and chromium)"),
+    ("workshop", "setup|start|doctor|teardown [--users N] [--pg URL]", "a JupyterHub for a class (workshop/README.md)"),
 )
 BROWSER_TESTS = ROOT / "tests" / "browser"  # playwright-core (pinned in its package-lock.json) and the tests
 
@@ -205,6 +207,30 @@ def pins(args: argparse.Namespace) -> None:
             + ("; then re-execute the chapters: python3 tasks.py notebooks" if PIN_SETS[0][0] in changed else ""))
 
 
+def setup_workshop(bindir: Path) -> None:
+    """Install the hub (workshop/requirements.txt, the course's pins as constraints) and its proxy (npm, locally)."""
+    stamp_file = bindir.parent / ".perflab-workshop-installed"
+    hub_pins = WORKSHOP / "requirements.txt"
+    stamp = hashlib.sha256(hub_pins.read_bytes() + PINS.read_bytes()).hexdigest()
+    if not (stamp_file.exists() and stamp_file.read_text() == stamp):
+        say("installing JupyterHub (workshop/requirements.txt) into the virtual environment")
+        quiet = ("--quiet", "--disable-pip-version-check")
+        run(bindir / "python", "-m", "pip", "install", *quiet, "-r", hub_pins, "-c", PINS)
+        stamp_file.write_text(stamp)
+    if not (WORKSHOP / "node_modules" / ".bin" / "configurable-http-proxy").exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            sys.exit("the hub's proxy comes from npm, and there is no npm on PATH — install Node.js 20 or newer")
+        say("installing configurable-http-proxy into workshop/node_modules (npm ci, from package-lock.json)")
+        run(npm, "ci", "--prefix", WORKSHOP, "--no-audit", "--no-fund", "--loglevel=error")
+
+
+def workshop(args: argparse.Namespace) -> None:
+    bindir = setup()
+    setup_workshop(bindir)
+    run(bindir / "python", "-m", "workshop", *args.args)
+
+
 def perflab_env(**extra: str) -> dict[str, str]:
     """The environment for notebooks and tests: the default dataset, inline plots kept."""
     env = {**os.environ, **extra}
@@ -311,8 +337,10 @@ def test(args: argparse.Namespace) -> None:
     pg = os.environ.get("PERFLAB_TEST_POSTGRES_URL")
     env = checks_env(pg)
     say("lint and types")
-    run(bindir / "ruff", "check", "perflab", "tools", "tests", "notebooks", "tasks.py")
-    run(bindir / "mypy", "perflab", "tools", "tasks.py")
+    run(bindir / "ruff", "check", "perflab", "tools", "tests", "notebooks", "workshop", "tasks.py")
+    run(bindir / "mypy", "perflab", "tools", "workshop", "tasks.py")
+    if pg:
+        setup_workshop(bindir)  # tests/test_workshop.py then runs a hub for real
     unit_tests(bindir, env, pg)
     version = python_version(bindir)
     if version == PINNED_PYTHON:
@@ -432,11 +460,13 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("site", help=helps["site"])
     p.add_argument("--out", default=None, metavar="DIR", help="the folder (default: build/site)")
     sub.add_parser("browser", help=helps["browser"])
+    p = sub.add_parser("workshop", help=helps["workshop"], add_help=False)
+    p.add_argument("args", nargs=argparse.REMAINDER, help="python3 tasks.py workshop --help lists them")
     return top
 
 
 ACTIONS = {"course": course, "test": test, "pythons": pythons, "pins": pins, "notebooks": notebooks, "nav": nav,
-           "check": check, "bench": bench, "site": site, "browser": browser}
+           "check": check, "bench": bench, "site": site, "browser": browser, "workshop": workshop}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

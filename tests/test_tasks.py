@@ -36,7 +36,7 @@ def test_every_listed_command_parses_with_the_usage_it_shows() -> None:
     examples = {
         "course": ["--port", "8890", "--no-browser"], "test": [], "pythons": ["python3.10", "python3.13"],
         "notebooks": ["notebooks/00-welcome.ipynb"], "nav": ["--check"], "check": [], "bench": ["queries"],
-        "pins": ["--check"], "site": ["--out", "build/site"], "browser": [],
+        "pins": ["--check"], "site": ["--out", "build/site"], "browser": [], "workshop": ["setup", "--users", "3"],
     }
     assert sorted(examples) == sorted(name for name, _, _ in tasks.COMMANDS) == sorted(tasks.ACTIONS)
     for name, args in examples.items():

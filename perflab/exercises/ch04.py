@@ -20,9 +20,11 @@ both in the check function's locals) and its own clock (``time.perf_counter``):
   and at most :meth:`Case.allowed` (a fifth above starting each call as soon as a slot frees, in any
   natural order, plus :data:`SLACK_SECONDS`).
 
-A learner who digs the recorder out of the api's closures can reach its copy of the case and its list
-of records: that is out of scope. Nothing reachable changes the check's clock or its own copy of the
-case, so the time a run takes, measured against the latencies drawn, cannot be faked.
+A learner who digs the recorder out of the api's closures can reach its copy of the case (the answers
+too) and the list of records, and could rewrite them: that is out of scope. What it cannot reach is the
+check's own copy of the case and its clock, so the time a run takes, held against the latencies drawn,
+cannot be faked from inside the function (short of patching this module): skipping or shortening the
+sleeps makes a run faster than the latencies allow, and a run slower than :meth:`Case.allowed` fails.
 
 The cases are drawn so that the half-answers fail every run by a wide margin, never by luck: each user's
 three calls together but the users one after another (or a few at a time), the calls in rounds of

@@ -1,22 +1,34 @@
 """Exercise checks of chapter 04: async and background work.
 
 >>> case = make_case(seed=1)
->>> len(case.user_ids) >= 6 and 4 <= case.limit <= 6
+>>> len(case.user_ids) >= 6 and case.limit in (4, 5)
 True
 
 ``04-concurrent-handler``: ``async def dashboards(user_ids, api, limit)`` returns
 ``{user_id: (user, orders, recommendations)}`` from three awaitable calls per user
 (``api.user(uid)``, ``api.orders(uid)``, ``api.recommendations(uid)``), with at most ``limit`` calls in
-flight at once. The check passes in a :class:`FakeApi` whose latencies and answers it draws fresh on
-each run. What the check reads — the case, the calls made with their start and end, the calls in
-flight — lives in a :class:`Recorder` that the api's methods close over, not on the api: a function
-cannot read the answers, reset the counters or shorten the latencies. It requires every call made
-exactly once, the right result, the cap respected, and a wall time within :meth:`Case.allowed`
-(a fifth above what starting each call as soon as a slot frees takes, plus :data:`SLACK_SECONDS`).
+flight at once. Each run draws a fresh case — users, cap, latencies and an independent random answer
+per call — and hands the learner only a :class:`FakeApi` whose methods close over a :class:`Recorder`.
 
-The cases are drawn so that the two half-answers fail by a wide margin, never by luck: awaiting each
-user's three calls together but the users one after another (at most 3 of the ``limit`` slots busy), and
-starting the calls in rounds of ``limit`` (each round waits for its slowest call).
+What the check guarantees, from what it keeps to itself (the case, and the list the recorder appends to,
+both in the check function's locals) and its own clock (``time.perf_counter``):
+
+- every (call, user id) made exactly once, each lasting at least its drawn latency (a cancelled or
+  shortened call does not count), and the right answer, which only those calls reveal;
+- at most ``limit`` calls in flight, computed from the start and end of each record (no counter to reset);
+- every run's wall time at least what the latencies allow (the slowest call, and the sum over ``limit``)
+  and at most :meth:`Case.allowed` (a fifth above starting each call as soon as a slot frees, in any
+  natural order, plus :data:`SLACK_SECONDS`).
+
+A learner who digs the recorder out of the api's closures can reach its copy of the case (the answers
+too) and the list of records, and could rewrite them: that is out of scope. What it cannot reach is the
+check's own copy of the case and its clock, so the time a run takes, held against the latencies drawn,
+cannot be faked from inside the function (short of patching this module): skipping or shortening the
+sleeps makes a run faster than the latencies allow, and a run slower than :meth:`Case.allowed` fails.
+
+The cases are drawn so that the half-answers fail every run by a wide margin, never by luck: each user's
+three calls together but the users one after another (or a few at a time), the calls in rounds of
+``limit`` (each round waits for its slowest), one service after another, and a share of the cap per service.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ import heapq
 import inspect
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -44,8 +57,12 @@ SCHEDULE_FACTOR = 1.2
 SLACK_SECONDS = 0.06
 #: A drawn case is kept only if the half-answers take at least this much longer than what the check allows.
 MARGIN_SECONDS = 0.05
+#: How much earlier than its latency a call may end (the event loop's timer granularity).
+EARLY_SECONDS = 0.002 + time.get_clock_info("monotonic").resolution
 #: A learner's function that runs longer than this is stopped (it waits for something that never comes).
 TIMEOUT_SECONDS = 15.0
+
+_perf_counter = time.perf_counter  # the check's own clock, bound once
 
 
 def greedy(latencies: Iterable[float], limit: int) -> float:
@@ -62,12 +79,12 @@ def greedy(latencies: Iterable[float], limit: int) -> float:
 
 @dataclass(frozen=True)
 class Case:
-    """One run of the check: the users, the cap, each call's latency (seconds) and the answers' salt."""
+    """One run of the check: the users, the cap, each call's latency (seconds) and its answer's random token."""
 
     user_ids: tuple[int, ...]
     limit: int
     latency: MappingProxyType[tuple[str, int], float]
-    salt: str
+    tokens: MappingProxyType[tuple[str, int], str]
 
     @property
     def total(self) -> float:
@@ -78,6 +95,10 @@ class Case:
     def slowest(self) -> float:
         """The longest single call."""
         return max(self.latency.values())
+
+    def fastest_possible(self) -> float:
+        """No run under the cap is faster: the slowest call, and the sum of the latencies over ``limit`` slots."""
+        return max(self.slowest, self.total / self.limit)
 
     def orders(self) -> list[list[tuple[str, int]]]:
         """The natural orders to start the calls in: user by user, call by call, and both reversed."""
@@ -95,118 +116,152 @@ class Case:
 
     def user_by_user(self) -> float:
         """The wall time of each user's three calls together, the users one after another."""
-        return sum(max(self.latency[(call, uid)] for call in CALLS) for uid in self.user_ids)
+        return self.users_in_batches(1)
+
+    def users_in_batches(self, size: int) -> float:
+        """The wall time of ``size`` users' calls together, each batch waiting for its slowest call."""
+        ids = self.user_ids
+        return sum(max(self.latency[(call, uid)] for call in CALLS for uid in ids[i:i + size])
+                   for i in range(0, len(ids), size))
 
     def in_rounds(self) -> float:
         """The wall time of the calls started ``limit`` at a time, each round waiting for its slowest (best order)."""
         return min(sum(max(self.latency[k] for k in order[i:i + self.limit])
                        for i in range(0, len(order), self.limit)) for order in self.orders()[:2])
 
+    def by_call(self) -> float:
+        """The wall time of one service after another, each one's calls started as soon as a slot frees."""
+        return sum(greedy([self.latency[(call, uid)] for uid in self.user_ids], self.limit) for call in CALLS)
+
+    def per_service(self) -> float:
+        """The wall time with a cap of ``limit // 3`` (at least 1) per service instead of ``limit`` shared."""
+        share = max(1, self.limit // 3)
+        return max(greedy([self.latency[(call, uid)] for uid in self.user_ids], share) for call in CALLS)
+
+    def half_answers(self) -> dict[str, float]:
+        """The wall time of each half-answer the case is drawn to reject."""
+        return {"user by user": self.user_by_user(), "a third of the cap's users at a time":
+                self.users_in_batches(max(1, self.limit // 3)), "in rounds": self.in_rounds(),
+                "one service after another": self.by_call(), "a cap per service": self.per_service()}
+
 
 def _half_answers_fail(case: Case) -> bool:
     allowed = case.allowed()
-    return all(t >= 1.4 * case.best() and t >= allowed + MARGIN_SECONDS
-               for t in (case.user_by_user(), case.in_rounds()))
+    return all(t >= 1.4 * case.best() and t >= allowed + MARGIN_SECONDS for t in case.half_answers().values())
 
 
 def make_case(seed: int | None = None) -> Case:
-    """A fresh run: 6-8 users, a cap of 4-6, latencies of 20-50 ms, one call in five slow (150-250 ms).
+    """A fresh run: 6-8 users, a cap of 4 or 5, latencies of 20-50 ms, one call in five slow (150-250 ms).
 
     >>> make_case(seed=3) == make_case(seed=3)
     True
 
-    Draws where a half-answer (users one after another, or calls in rounds) would come within
-    :data:`MARGIN_SECONDS` of :meth:`Case.allowed` are drawn again, so its verdict never depends on luck.
+    Each call's answer derives from a token of its own (64 random bits, from the system's random source
+    unless a seed is given), so one answer tells nothing about another. Draws where a half-answer (see
+    :meth:`Case.half_answers`) would come within :data:`MARGIN_SECONDS` of :meth:`Case.allowed` are drawn
+    again, so its verdict never depends on luck. That keeps about one draw in eight, most with a cap of 5
+    (a cap of 6, split in three per service, would let a cap per service pass).
 
     Parameters:
         seed: fixes the draw (tests); None draws a new case each time.
     """
     rng = random.Random(seed)
+    tokens_rng = rng if seed is not None else random.SystemRandom()
     while True:
         user_ids = tuple(rng.sample(range(1, 10_000), rng.randint(6, 8)))
         latency = {(call, uid): rng.uniform(0.15, 0.25) if rng.random() < 0.2 else rng.uniform(0.02, 0.05)
                    for uid in user_ids for call in CALLS}
-        case = Case(user_ids, rng.randint(4, 6), MappingProxyType(latency), f"{rng.getrandbits(32):08x}")
+        tokens = {key: f"{tokens_rng.getrandbits(64):016x}" for key in latency}
+        case = Case(user_ids, rng.randint(4, 5), MappingProxyType(latency), MappingProxyType(tokens))
         if _half_answers_fail(case):
             return case
 
 
 def expected_answer(case: Case) -> dict[int, tuple[Any, Any, Any]]:
     """What a correct ``dashboards`` returns for ``case``: {user_id: (user, orders, recommendations)}."""
-    return {uid: tuple(_answer(case.salt, call, uid) for call in CALLS) for uid in case.user_ids}
+    return {uid: tuple(_answer(case.tokens[(call, uid)], call, uid) for call in CALLS) for uid in case.user_ids}
 
 
-def _answer(salt: str, call: str, uid: int) -> Any:
+def _answer(token: str, call: str, uid: int) -> Any:
     if call == "user":
-        return {"id": uid, "name": f"user {uid}-{salt}"}
-    rng = random.Random(f"{salt}:{call}:{uid}")
+        return {"id": uid, "name": f"user {uid}-{token}"}
+    rng = random.Random(token)
     if call == "orders":
         return [rng.randint(1, 50_000) for _ in range(rng.randint(0, 4))]
     return [rng.randint(1, 2_000) for _ in range(3)]
 
 
-@dataclass
+@dataclass(frozen=True)
 class CallRecord:
-    """One call made to a :class:`FakeApi`: which, for whom, and when it started and ended (event-loop clock)."""
+    """One call made to a :class:`FakeApi`, recorded when it ends: which, for whom, its start and end, whether it
+    ran its full latency and answered (False: cancelled)."""
 
     call: str
     uid: int
     start: float
-    end: float | None = None
+    end: float
+    answered: bool
+
+
+def peak_in_flight(records: Iterable[CallRecord]) -> int:
+    """The most calls in flight at once, from each record's start and end (an end at a start frees the slot first).
+
+    >>> peak_in_flight([CallRecord("user", 1, 0.0, 0.2, True), CallRecord("orders", 1, 0.1, 0.3, True),
+    ...                 CallRecord("user", 2, 0.2, 0.4, True)])
+    2
+    """
+    events = sorted([(r.start, 1) for r in records] + [(r.end, -1) for r in records])
+    peak = now = 0
+    for _, step in events:
+        now += step
+        peak = max(peak, now)
+    return peak
 
 
 class Recorder:
-    """The check's side of a :class:`FakeApi`: a frozen copy of the case, every call made, the peak in flight.
+    """The check's side of a :class:`FakeApi`: a copy of the case, and the records of the calls made.
 
     >>> case = make_case(seed=1)
     >>> recorder = Recorder(case)
     >>> uid = case.user_ids[0]
-    >>> asyncio.run(FakeApi(recorder).user(uid))["id"] == uid, recorder.peak, recorder.counts()[("user", uid)]
-    (True, 1, 1)
+    >>> asyncio.run(FakeApi(recorder).user(uid))["id"] == uid, peak_in_flight(recorder.records)
+    (True, 1)
 
-    Times come from the running event loop's clock (``loop.time()``), so a loop with virtual time
-    (the tests') gives exact schedules.
+    Parameters:
+        case: the latencies and answers (copied: the recorder never holds the caller's case).
+        records: the list each call's :class:`CallRecord` is appended to when the call ends (the check passes
+            one it keeps); a new list by default.
+        clock: the clock of the records; ``time.perf_counter`` by default (tests: the loop's virtual time).
+
+    ``asyncio.sleep`` is bound when the recorder is made: swapping it later does not shorten a call.
     """
 
-    def __init__(self, case: Case) -> None:
+    def __init__(self, case: Case, records: list[CallRecord] | None = None,
+                 clock: Callable[[], float] = _perf_counter) -> None:
         self.user_ids = tuple(case.user_ids)
         self.limit = case.limit
-        self.latency = MappingProxyType(dict(case.latency))  # the check's own copy
-        self._salt = case.salt
-        self.records: list[CallRecord] = []
-        self.in_flight = 0
-        self.peak = 0
+        self._latency = dict(case.latency)
+        self._tokens = dict(case.tokens)
+        self.records: list[CallRecord] = [] if records is None else records
+        self._append = self.records.append
+        self._clock = clock
+        self._sleep = asyncio.sleep
 
     async def call(self, call: str, uid: int) -> Any:
-        """Record the call, wait its latency, and return its answer."""
-        loop = asyncio.get_running_loop()
-        record = CallRecord(call, uid, loop.time())
-        self.records.append(record)
-        if (call, uid) not in self.latency:
-            record.end = record.start
+        """Wait the call's latency, record it, and return its answer."""
+        if (call, uid) not in self._latency:
             raise KeyError(f"no {call} for user {uid!r}: ask only for the user ids you were given")
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
+        start, answered = self._clock(), False
         try:
-            await asyncio.sleep(self.latency[(call, uid)])
+            await self._sleep(self._latency[(call, uid)])
+            answered = True
         finally:
-            self.in_flight -= 1
-            record.end = loop.time()
-        return _answer(self._salt, call, uid)
+            self._append(CallRecord(call, uid, start, self._clock(), answered))
+        return _answer(self._tokens[(call, uid)], call, uid)
 
     def counts(self) -> Counter[tuple[str, int]]:
         """How many times each (call, user id) was called."""
         return Counter((r.call, r.uid) for r in self.records)
-
-    def users_overlapped(self) -> bool:
-        """Whether two users' calls ever ran at the same time (False: the users were served one after another)."""
-        spans: dict[int, tuple[float, float]] = {}
-        for r in self.records:
-            end = r.end if r.end is not None else r.start
-            lo, hi = spans.get(r.uid, (r.start, end))
-            spans[r.uid] = (min(lo, r.start), max(hi, end))
-        ordered = sorted(spans.values())
-        return any(later[0] < earlier[1] - 1e-9 for earlier, later in zip(ordered, ordered[1:]))
 
 
 class FakeApi:
@@ -221,7 +276,7 @@ class FakeApi:
     Try your function with one: ``case = make_case(); api = FakeApi(case)``, then
     ``await dashboards(list(case.user_ids), api, case.limit)`` and ``api.stats()`` (calls made, most in
     flight at once). The api keeps no case and no counters of its own: its methods close over a
-    :class:`Recorder` (pass one to read it, as the check does).
+    :class:`Recorder` (pass one to read its records, as the check does).
     """
 
     user: Callable[[int], Awaitable[dict[str, Any]]]
@@ -245,8 +300,8 @@ class FakeApi:
             return await recorder.call("recommendations", uid)
 
         def stats() -> dict[str, int]:
-            """{"calls": made so far, "peak": most in flight at once} (a copy)."""
-            return {"calls": len(recorder.records), "peak": recorder.peak}
+            """{"calls": ended so far, "peak": most in flight at once} (computed from the records)."""
+            return {"calls": len(recorder.records), "peak": peak_in_flight(recorder.records)}
 
         self.user, self.orders, self.recommendations, self.stats = user, orders, recommendations, stats
 
@@ -264,21 +319,22 @@ def run_in_own_loop(fn: Callable[..., Any], *args: Any, timeout: float = TIMEOUT
     42
 
     A notebook's cell already runs inside an event loop, so the check runs the learner's coroutine
-    in a thread with a loop of its own. The seconds are the loop's clock (``loop.time()``): real time,
-    or virtual time with a ``loop_factory`` that makes such a loop (tests). Raises what ``fn`` raised;
+    in a thread with a loop of its own. The seconds are ``time.perf_counter``'s, bound before ``fn`` runs
+    (nothing the function does to its loop changes them); with a ``loop_factory`` (tests: a loop with
+    virtual time) they are that loop's ``time()``, bound likewise. Raises what ``fn`` raised;
     ``TimeoutError`` after ``timeout`` s.
     """
     outcome: dict[str, Any] = {}
 
     async def timed() -> None:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
+        now = asyncio.get_running_loop().time if loop_factory is not None else _perf_counter
+        start = now()
         pending = fn(*args)
         if not inspect.isawaitable(pending):
             raise TypeError(f"{fn_name(fn)}(...) returned {type(pending).__name__}, not a coroutine: "
                             "define it with `async def`")
         outcome["value"] = await asyncio.wait_for(pending, timeout)
-        outcome["seconds"] = loop.time() - start
+        outcome["seconds"] = now() - start
 
     def run() -> None:
         loop = (loop_factory or asyncio.new_event_loop)()
@@ -333,27 +389,80 @@ _USER_BY_USER = ("each user's calls overlap, but the users wait for each other, 
                  "are busy: start every user's calls together, and let the cap (not the user) decide who waits")
 _ROUNDS = ("some calls still wait for others they do not need: start a call as soon as a slot is free "
            "(a Semaphore), not in rounds")
+_SHARED_CAP = ("the cap is shared: `limit` calls at once in all, whatever the service, so a share of it per service "
+               "leaves slots idle while another service's calls wait; let every call wait for the same `limit` slots")
+_IDLE_SLOTS = ("slots stay free while calls wait for a group of other calls to end (one service after another?): "
+               "start a call as soon as a slot is free, whatever service or user it is for")
 _OTHER_LOOP = ("create the Semaphore inside dashboards: one made in another cell belongs to the notebook's event "
                "loop, and the check runs your function on a loop of its own")
+_ROUNDS_EPSILON = 0.005  # calls started within this of each other count as one batch (real time)
 
 
-def _calls_made(name: str, recorder: Recorder) -> CheckResult | None:
-    """A ❌ unless every (call, user id) was called exactly once."""
-    counts = recorder.counts()
-    wanted = [(call, uid) for uid in recorder.user_ids for call in CALLS]
-    missing = [k for k in wanted if counts[k] == 0]
-    extra = [k for k in wanted if counts[k] > 1]
-    if not counts:
+def _users_overlapped(records: Sequence[CallRecord]) -> bool:
+    """Whether two users' calls ever ran at the same time (False: the users were served one after another)."""
+    spans: dict[int, tuple[float, float]] = {}
+    for r in records:
+        lo, hi = spans.get(r.uid, (r.start, r.end))
+        spans[r.uid] = (min(lo, r.start), max(hi, r.end))
+    ordered = sorted(spans.values())
+    return any(later[0] < earlier[1] - 1e-9 for earlier, later in zip(ordered, ordered[1:]))
+
+
+def _in_rounds(records: Sequence[CallRecord]) -> bool:
+    """Whether every call started only once all the calls started before it (not with it) had ended."""
+    eps = _ROUNDS_EPSILON
+    return not any(q.start < r.start - eps and q.end > r.start + eps for r in records for q in records)
+
+
+def _capped_per_service(records: Sequence[CallRecord], limit: int) -> bool:
+    """Whether no service ever had more than a third of the cap in flight."""
+    share = max(1, limit // 3)
+    return all(peak_in_flight([r for r in records if r.call == call]) <= share for call in CALLS)
+
+
+def _slow_hint(case: Case, records: Sequence[CallRecord], seconds: float) -> str:
+    if seconds > 0.8 * case.total:
+        return _SEQUENTIAL
+    if not _users_overlapped(records):
+        return _USER_BY_USER
+    if _in_rounds(records):
+        return _ROUNDS
+    return _SHARED_CAP if _capped_per_service(records, case.limit) else _IDLE_SLOTS
+
+
+def _first_and_more(keys: Sequence[tuple[str, int]]) -> str:
+    (call, uid), n = keys[0], len(keys)
+    return f"api.{call}({uid})" + (f" (and {plural(n - 1, 'other call')})" if n > 1 else "")
+
+
+def _calls_made(name: str, case: Case, records: Sequence[CallRecord]) -> CheckResult | None:
+    """A ❌ unless every (call, user id) of ``case`` ran exactly once, to its end, for at least its latency."""
+    if not records:
         return failed(f"{name} made no calls to the api", "get each user's data from the api you are given "
                       "(the check draws new users and answers on every run)", calls=0)
+    cancelled = [(r.call, r.uid) for r in records if not r.answered]
+    if cancelled:
+        return failed(f"{name} cancelled {_first_and_more(cancelled)} before it answered",
+                      "await every call until it answers: a call counts only when it has run its full latency",
+                      cancelled=len(cancelled))
+    counts = Counter((r.call, r.uid) for r in records)
+    wanted = [(call, uid) for uid in case.user_ids for call in CALLS]
+    missing = [k for k in wanted if counts[k] == 0]
     if missing:
-        (call, uid), n = missing[0], len(missing)
-        return failed(f"{name} never called api.{call}({uid})" + (f" (nor {n - 1} other calls)" if n > 1 else ""),
-                      "call api.user, api.orders and api.recommendations once for every user id", missing=n)
+        return failed(f"{name} never called {_first_and_more(missing)}",
+                      "call api.user, api.orders and api.recommendations once for every user id", missing=len(missing))
+    extra = [k for k in counts if counts[k] > 1 or k not in case.latency]
     if extra:
-        call, uid = extra[0]
-        return failed(f"{name} called api.{call}({uid}) {counts[extra[0]]} times",
+        return failed(f"{name} called {_first_and_more(extra)} {counts[extra[0]]} times",
                       "call each service once per user", extra=len(extra))
+    short = [r for r in records if r.end - r.start < case.latency[(r.call, r.uid)] - EARLY_SECONDS]
+    if short:
+        r = short[0]
+        return failed(f"{name}: {_first_and_more([(r.call, r.uid) for r in short])} answered after "
+                      f"{format_time(r.end - r.start)}, less than its latency "
+                      f"({format_time(case.latency[(r.call, r.uid)])})",
+                      "leave the api as it is given: when the calls start, and how many run at once, are yours "
+                      "to change; how long each one takes is the service's", short=len(short))
     return None
 
 
@@ -374,20 +483,22 @@ def _check_concurrent_handler(learner_fn: Callable[..., Any], *, runs: int = 2, 
                               loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None) -> CheckResult:
     """dashboards(user_ids, api, limit) -> {uid: (user, orders, recs)}, concurrent, at most limit calls at once.
 
-    Each run draws a new case (users, cap, latencies, answers); every run must call each service
-    exactly once per user, give the right answer and respect the cap; the best run's wall time must be
-    within :meth:`Case.allowed`. Parameters: ``runs`` how many fresh cases; ``seeds`` fixes them and
-    ``loop_factory`` makes the event loop (tests: a loop with virtual time).
+    Each run draws a new case (users, cap, latencies, answers) kept in this function's locals; the api
+    gets a copy. Every run must call each service exactly once per user, each call to its full latency,
+    give the right answer, respect the cap, and take between :meth:`Case.fastest_possible` and
+    :meth:`Case.allowed`. Parameters: ``runs`` how many fresh cases; ``seeds`` fixes them and
+    ``loop_factory`` makes the event loop (tests: a loop with virtual time, which then also clocks the records).
     """
     name = fn_name(learner_fn)
     chosen = list(seeds) if seeds is not None else [None] * runs
-    timings = []
+    clock = _perf_counter if loop_factory is None else (lambda: asyncio.get_running_loop().time())
+    timings: list[tuple[float, Case, dict[str, Any]]] = []
     for seed in chosen:
         case = make_case(seed)
-        recorder = Recorder(case)
+        records: list[CallRecord] = []  # the recorder appends; the check reads this list, not the recorder's
         try:
-            value, seconds = run_in_own_loop(learner_fn, list(case.user_ids), FakeApi(recorder), case.limit,
-                                             loop_factory=loop_factory)
+            value, seconds = run_in_own_loop(learner_fn, list(case.user_ids), FakeApi(Recorder(case, records, clock)),
+                                             case.limit, loop_factory=loop_factory)
         except TimeoutError as exc:
             return error_result(name, exc, f"it did not finish within {TIMEOUT_SECONDS:g} s: is every call awaited, "
                                            "and every Semaphore released (async with)?")
@@ -395,34 +506,39 @@ def _check_concurrent_handler(learner_fn: Callable[..., Any], *, runs: int = 2, 
             return error_result(name, exc, _OTHER_LOOP if "different event loop" in str(exc) else None)
         except Exception as exc:
             return error_result(name, exc)
-        wrong_calls = _calls_made(name, recorder)
+        wrong_calls = _calls_made(name, case, records)
         if wrong_calls is not None:
             return wrong_calls
         require(check_result(value, expected_answer(case), what=f"{name}(user_ids, api, limit)",
                              hint="return {user_id: (user, orders, recommendations)} with what the api returned "
                                   "for that user (the check draws new users and answers on every run)"))
-        if recorder.peak > case.limit:
-            return failed(f"{name} had {recorder.peak} calls in flight at once, at most limit={case.limit} allowed",
+        peak = peak_in_flight(records)
+        if peak > case.limit:
+            return failed(f"{name} had {peak} calls in flight at once, at most limit={case.limit} allowed",
                           "the services take at most `limit` requests at a time: bound how many of your calls "
                           "run at once (one asyncio.Semaphore(limit) shared by all of them)",
-                          peak=recorder.peak, limit=case.limit)
-        timings.append((seconds, case, recorder.users_overlapped()))
-        if seconds > 1.5 * case.allowed():  # far too slow for any run to rescue: say so now
-            break
-    seconds, case, overlapped = min(timings, key=lambda t: t[0] / t[1].allowed())
-    n_calls = len(case.latency)
-    details = {"seconds": seconds, "total": case.total, "best": case.best(), "allowed": case.allowed(),
-               "limit": case.limit, "runs": len(timings)}
-    if seconds > case.allowed():
-        near_sum = seconds > 0.8 * case.total
-        told = (f"{name} took {format_time(seconds)} for {plural(n_calls, 'call')}"
-                + (f", about the sum of their latencies ({format_time(case.total)})" if near_sum else "")
-                + f"; started as soon as one of {case.limit} slots frees, they take {format_time(case.best())}, "
-                f"and the check allows {format_time(case.allowed())} ({SCHEDULE_FACTOR:g}x that + "
-                f"{SLACK_SECONDS * 1e3:.0f} ms)")
-        hint = _SEQUENTIAL if near_sum else _ROUNDS if overlapped else _USER_BY_USER
-        return failed(told, hint, **details)
+                          peak=peak, limit=case.limit)
+        n_calls = len(case.latency)
+        details = {"seconds": seconds, "total": case.total, "best": case.best(), "allowed": case.allowed(),
+                   "limit": case.limit, "runs": len(timings) + 1}
+        floor = case.fastest_possible()
+        if seconds < floor - EARLY_SECONDS:
+            return failed(f"{name} took {format_time(seconds)} for {plural(n_calls, 'call')}, faster than the "
+                          f"latencies allow: at most {case.limit} at once, they take at least {format_time(floor)}",
+                          "the check times the run with its own clock: only when the calls start, and how many run "
+                          "at once, are yours to change", **details)
+        if seconds > case.allowed():
+            near_sum = seconds > 0.8 * case.total
+            told = (f"{name} took {format_time(seconds)} for {plural(n_calls, 'call')}"
+                    + (f", about the sum of their latencies ({format_time(case.total)})" if near_sum else "")
+                    + f"; started as soon as one of {case.limit} slots frees, they take {format_time(case.best())}, "
+                    f"and the check allows {format_time(case.allowed())} ({SCHEDULE_FACTOR:g}x that + "
+                    f"{SLACK_SECONDS * 1e3:.0f} ms)")
+            return failed(told, _slow_hint(case, records, seconds), **details)
+        timings.append((seconds, case, details))
+    seconds, case, details = max(timings, key=lambda t: t[0] / t[1].allowed())
+    details["runs"] = len(timings)
     return passed(f"{name} returns the right dashboards with at most {case.limit} calls at once: "
-                  f"{plural(n_calls, 'call')} in {format_time(seconds)} (one by one: {format_time(case.total)}; "
-                  f"allowed: {format_time(case.allowed())}), on {plural(len(timings), 'fresh case')}"
-                  + reuse_note(learner_fn, dashboards_reference), **details)
+                  f"{plural(len(case.latency), 'call')} in {format_time(seconds)} (one by one: "
+                  f"{format_time(case.total)}; allowed: {format_time(case.allowed())}), the slowest of "
+                  f"{plural(len(timings), 'fresh case')}" + reuse_note(learner_fn, dashboards_reference), **details)

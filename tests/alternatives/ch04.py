@@ -1,4 +1,4 @@
-"""Chapter 04's exercise, correct in other styles: a TaskGroup, as_completed over a bounded queue, a worker pool."""
+"""Chapter 04's exercise, correct in other styles: TaskGroup, a window of tasks, workers, callbacks, flat gather."""
 
 from __future__ import annotations
 
@@ -57,4 +57,30 @@ async def worker_pool(user_ids: list[int], api: Any, limit: int) -> dict[int, li
     return pages
 
 
-CONCURRENT_HANDLER = [task_group, as_completed_window, worker_pool]
+async def acquire_then_task(user_ids: list[int], api: Any, limit: int) -> dict[int, tuple[Any, ...]]:
+    """The slot taken before each task is made, and given back by the task's done callback."""
+    gate = asyncio.Semaphore(limit)
+    tasks: dict[tuple[int, str], asyncio.Task[Any]] = {}
+    for uid in user_ids:
+        for call in CALLS:
+            await gate.acquire()
+            task = asyncio.ensure_future(getattr(api, call)(uid))
+            task.add_done_callback(lambda _: gate.release())
+            tasks[(uid, call)] = task
+    await asyncio.gather(*tasks.values())
+    return {u: tuple(tasks[(u, c)].result() for c in CALLS) for u in user_ids}
+
+
+async def flat_bounded_semaphore(user_ids: list[int], api: Any, limit: int) -> dict[int, list[Any]]:
+    """One flat gather under a BoundedSemaphore, sliced back into lists of three."""
+    gate = asyncio.BoundedSemaphore(limit)
+
+    async def one(fn: Any, uid: int) -> Any:
+        async with gate:
+            return await fn(uid)
+
+    flat = await asyncio.gather(*(one(f, u) for u in user_ids for f in (api.user, api.orders, api.recommendations)))
+    return {u: list(flat[3 * i:3 * i + 3]) for i, u in enumerate(user_ids)}
+
+
+CONCURRENT_HANDLER = [task_group, as_completed_window, worker_pool, acquire_then_task, flat_bounded_semaphore]

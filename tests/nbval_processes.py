@@ -10,8 +10,9 @@ kernel has died they are no longer its descendants. The plugin finds them two wa
 - **a marker in the environment**: before a notebook's kernel starts, ``PERFLAB_NOTEBOOK_RUN`` is set to a
   token of that notebook; the kernel inherits it and so does everything it starts (uvicorn, the Huey
   worker, their own workers), in whatever session;
-- **descendants**: after every cell, the runner's descendants are noted (a process started with an
-  environment of its own has no marker, but is the kernel's child while the kernel lives).
+- **descendants**: after the last cell, before nbval stops the kernel, the runner's descendants are noted
+  (a process started with an environment of its own has no marker, but is the kernel's descendant while
+  the kernel lives).
 
 After the notebook's last cell, when nbval has shut its kernel down, the plugin waits up to
 ``--nbval-processes-grace`` seconds (default 10) for those processes to exit; any still running fail
@@ -38,7 +39,7 @@ DEFAULT_GRACE = 10.0  # seconds: perflab.processes gives a child 5 s after SIGTE
 
 @dataclass
 class NotebookRun:
-    """One notebook being validated: its marker token, when it started, and the descendants seen so far."""
+    """One notebook being validated: its marker token, when it started, and the descendants seen."""
 
     path: Path
     token: str
@@ -103,22 +104,14 @@ def pytest_runtest_setup(item: pytest.Item) -> object:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> object:
-    try:
-        return (yield)
-    finally:
-        if _current is not None and _current.path == item.path:
-            _current.note_descendants()
-
-
-@pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> object:
     """After a notebook's last cell and nbval's kernel shutdown: fail if any of its processes still runs."""
     global _current
-    result = yield  # nbval stops the kernel here, when ``nextitem`` is of another file
     run = _current
     if run is None or run.path != item.path or (nextitem is not None and nextitem.path == item.path):
-        return result
+        return (yield)
+    run.note_descendants()  # the kernel still runs: what it started is still its descendant
+    result = yield  # nbval stops the kernel here (``nextitem`` is of another notebook, or None)
     _current = None
     os.environ.pop(MARKER, None)
     deadline = time.monotonic() + float(item.config.getoption("nbval_processes_grace"))

@@ -156,7 +156,9 @@ def test_every_notebook_run_loads_the_leftover_process_check(monkeypatch: pytest
     """Strict and lax on SQLite and lax on PostgreSQL (`test`), lax on other Pythons (`pythons`)."""
     commands: list[list[str]] = []
     monkeypatch.setattr(tasks, "run", lambda *args, env=None: commands.append([str(a) for a in args]))
-    monkeypatch.setattr(tasks, "setup", lambda *args: Path("bin"))
+    monkeypatch.setattr(tasks, "setup", lambda *args, **kwargs: Path("bin"))
+    monkeypatch.setattr(tasks, "pins", lambda args: None)
+    monkeypatch.setattr(tasks, "setup_workshop", lambda bindir: None)
     monkeypatch.setattr(tasks, "python_version", lambda bindir: tasks.PINNED_PYTHON)
     monkeypatch.setenv("PERFLAB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/x")
     tasks.test(tasks.parser().parse_args(["test"]))

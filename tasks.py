@@ -46,6 +46,8 @@ FIRST_CHAPTER = "00-welcome.ipynb"
 NOTEBOOK_SCHEMA = "perflab_notebooks"  # PostgreSQL schema for the notebook runs, apart from other data
 DATASET_VARIABLES = ("PERFLAB_DATABASE_URL", "PERFLAB_SCALE", "PERFLAB_SEED", "PERFLAB_SCHEMA")
 OLDEST_NEWEST = ("python3.10", "python3.13")  # the Pythons `pythons` tests by default, besides the pinned one
+# Every nbval run loads this plugin: a chapter that leaves a server or worker running after its kernel fails.
+NBVAL = ("-m", "pytest", "-p", "tests.nbval_processes", "--nbval-current-env")
 
 # (command, its arguments, what it does): `python3 tasks.py` prints this table, the README names each command.
 COMMANDS = (
@@ -317,7 +319,7 @@ def validate_notebooks(bindir: Path, env: dict[str, str], strict: bool, apart: s
         sqlite_env["PERFLAB_DATABASE_URL"] = f"sqlite:///{ROOT / 'data' / f'perflab-py{tag}.sqlite'}"
     run(bindir / "perflab", "build", "--if-needed", env=sqlite_env)
     mode = ["--nbval", "--nbval-sanitize-with", "tests/nbval.cfg"] if strict else ["--nbval-lax"]
-    run(bindir / "python", "-m", "pytest", *mode, "--nbval-current-env", "notebooks", env=sqlite_env)
+    run(bindir / "python", *NBVAL, *mode, "notebooks", env=sqlite_env)
 
 
 def unit_tests(bindir: Path, env: dict[str, str], pg: str | None) -> None:
@@ -353,7 +355,7 @@ def test(args: argparse.Namespace) -> None:
         say("notebooks on PostgreSQL (lax: plans and timings differ; verdicts and asserts still hold)")
         pg_env = {**env, "PERFLAB_DATABASE_URL": pg, "PERFLAB_SCHEMA": NOTEBOOK_SCHEMA}
         run(bindir / "perflab", "build", "--if-needed", env=pg_env)
-        run(bindir / "python", "-m", "pytest", "--nbval-lax", "--nbval-current-env", "notebooks", env=pg_env)
+        run(bindir / "python", *NBVAL, "--nbval-lax", "notebooks", env=pg_env)
 
 
 def pythons(args: argparse.Namespace) -> None:

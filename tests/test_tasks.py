@@ -152,6 +152,23 @@ def test_the_course_server_puts_the_venv_first_and_opens_chapter_00(tmp_path: Pa
     assert "--no-browser" in argv and "--port=8890" in argv
 
 
+def test_every_notebook_run_loads_the_leftover_process_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strict and lax on SQLite and lax on PostgreSQL (`test`), lax on other Pythons (`pythons`)."""
+    commands: list[list[str]] = []
+    monkeypatch.setattr(tasks, "run", lambda *args, env=None: commands.append([str(a) for a in args]))
+    monkeypatch.setattr(tasks, "setup", lambda *args, **kwargs: Path("bin"))
+    monkeypatch.setattr(tasks, "pins", lambda args: None)
+    monkeypatch.setattr(tasks, "setup_workshop", lambda bindir: None)
+    monkeypatch.setattr(tasks, "python_version", lambda bindir: tasks.PINNED_PYTHON)
+    monkeypatch.setenv("PERFLAB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/x")
+    tasks.test(tasks.parser().parse_args(["test"]))
+    tasks.validate_notebooks(Path("bin"), {}, strict=False, apart="3.10")
+    nbval_runs = [c for c in commands if any(a.startswith("--nbval") for a in c)]
+    assert [next(a for a in c if a in ("--nbval", "--nbval-lax")) for c in nbval_runs] == [
+        "--nbval", "--nbval-lax", "--nbval-lax"]
+    assert all("-p tests.nbval_processes" in " ".join(c) for c in nbval_runs), nbval_runs
+
+
 @dataclass
 class Lab:
     base: str

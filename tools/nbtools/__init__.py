@@ -18,6 +18,8 @@ Validating the committed outputs (the README and CI run these):
     PERFLAB_DATABASE_URL=postgresql+psycopg://... \\
         pytest --nbval-lax --nbval-current-env notebooks                                    # PostgreSQL
 
+(``tasks.py`` adds ``-p tests.nbval_processes``: a chapter that leaves a process running fails.)
+
 ``--nbval-current-env`` makes nbval's kernel use the interpreter that runs pytest (the pinned
 environment), which is also what ``execute`` uses; without it, nbval starts whatever kernel is
 registered as ``python3``, which may be another Python.

@@ -86,11 +86,13 @@ def notebook_starters(notebook: Path, **namespace: Any) -> dict[str, Callable[..
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never pick up a developer's PERFLAB_* settings (except the test server URLs)."""
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never pick up a developer's PERFLAB_* settings (except the test server URLs), and every
+    verdict a test shows is recorded in its own temporary file, never in the checkout's data/."""
     for name in ("PERFLAB_DATABASE_URL", "PERFLAB_SCALE", "PERFLAB_SEED", "PERFLAB_SCHEMA", "PERFLAB_POSTGRES_URL",
-                 "PERFLAB_REDIS_URL", "PERFLAB_STRICT"):
+                 "PERFLAB_REDIS_URL", "PERFLAB_STRICT", "PERFLAB_CHAPTER"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PERFLAB_VERDICTS", str(tmp_path / "verdicts.jsonl"))
 
 
 @pytest.fixture(scope="session")

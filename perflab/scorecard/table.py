@@ -179,11 +179,11 @@ def machines(rows: Sequence[Row]) -> list[str]:
     return sorted({r.machine for r in rows if r.machine})
 
 
-COLUMNS = ("claim", "book", "here", "verdict", "backend", "chapter", "why")
+COLUMNS = ("claim", "book", "here", "verdict", "backend", "setup", "chapter", "why")
 
 
 def _cells(row: Row) -> tuple[str, ...]:
-    return (row.topic, row.book, row.here, row.verdict_text, row.backend or "—", row.chapter, row.why)
+    return (row.topic, row.book, row.here, row.verdict_text, row.backend or "—", row.context, row.chapter, row.why)
 
 
 def to_frame(rows: Sequence[Row]) -> pd.DataFrame:

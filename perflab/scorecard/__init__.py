@@ -18,6 +18,7 @@ from __future__ import annotations
 from perflab.scorecard.records import read_records, record, verdicts_file
 from perflab.scorecard.table import (
     Row,
+    agreement,
     latest,
     priorities,
     ranked,
@@ -31,6 +32,7 @@ from perflab.scorecard.table import (
 
 __all__ = [
     "Row",
+    "agreement",
     "latest",
     "priorities",
     "ranked",

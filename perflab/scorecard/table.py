@@ -261,3 +261,22 @@ def priorities(rows: Sequence[Row]) -> list[Step]:
 def ranked(steps: Sequence[Step]) -> list[Step]:
     """The measured steps, largest median speedup first."""
     return sorted((s for s in steps if s.median is not None), key=lambda s: -(s.median or 0.0))
+
+
+def agreement(steps: Sequence[Step]) -> str:
+    """The book's priority order next to this machine's (by median speedup), and whether they agree.
+
+    >>> print(agreement([Step("database", 20.0, ("index",)), Step("code", 300.0, ("set_lookup",))]))
+    book's order:            database > code
+    here, by median speedup: code (300x) > database (20x)
+    this machine does not agree with the book's order
+    """
+    measured = ranked(steps)
+    if not measured:
+        return "nothing measured yet: run the chapters, or perflab report --run"
+    book = [s.name for s in steps if s.median is not None]
+    here = " > ".join(f"{s.name} ({format_ratio(s.median or 0.0)}x)" for s in measured)
+    agrees = [s.name for s in measured] == book
+    return (f"book's order:            {' > '.join(book)}\n"
+            f"here, by median speedup: {here}\n"
+            f"this machine {'agrees' if agrees else 'does not agree'} with the book's order")

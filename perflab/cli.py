@@ -54,7 +54,8 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
 def parser() -> argparse.ArgumentParser:
     top = _OneLineParser(
         prog="perflab",
-        description="Build and inspect the perflab course dataset (SQLite by default, PostgreSQL optional).",
+        description="Build and inspect the perflab course dataset (SQLite by default, PostgreSQL optional), "
+        "and report the book's claims against what this machine measured.",
         epilog="Example: perflab build && perflab info",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

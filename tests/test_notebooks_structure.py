@@ -265,6 +265,18 @@ def test_missing_solutions_module_is_reported(course: Path) -> None:
     assert finding.rule == "exercise" and "ch01_measure_first.py" in finding.message
 
 
+def test_the_scorecard_chapter_needs_no_exercise_and_the_others_still_do(course: Path) -> None:
+    assert NO_EXERCISE == {12}
+    for name in ("01-measure-first.ipynb", "12-scorecard.ipynb"):
+        path = course / name
+        if not path.exists():
+            nbtools.write_notebook(chapter("Scorecard"), path)
+        edit(path, lambda nb: nb.cells.pop(cell_index(nb, "perflab.exercises")))
+        nbtools.solution_path(path).unlink(missing_ok=True)
+    assert "exercise" in rules_broken(course / "01-measure-first.ipynb")
+    assert "exercise" not in rules_broken(course / "12-scorecard.ipynb")
+
+
 def test_new_chapter_makes_navigation_and_contents_stale(course: Path) -> None:
     nbtools.write_notebook(chapter("The N+1 query problem"), course / "02-n-plus-one.ipynb")
     assert "nav" in rules_broken(course / "01-measure-first.ipynb")

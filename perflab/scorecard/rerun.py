@@ -147,8 +147,8 @@ def run_chapters(paths: Sequence[Path], *, timeout: int = 600, progress: bool = 
                 except DeadKernelError:
                     error = "the kernel died (out of memory?)"
                 except CellExecutionError as exc:
-                    first = (exc.evalue or "").strip().splitlines()[:1]
-                    error = f"a cell raised {exc.ename}: {''.join(first)}"
+                    first = "".join((exc.evalue or "").strip().splitlines()[:1])
+                    error = f"a cell raised {exc.ename}" + (f": {first}" if first else "")
             runs.append(ChapterRun(path.stem, _code_cells(nb), error))
     finally:
         bar.close()

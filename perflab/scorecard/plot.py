@@ -16,6 +16,15 @@ from perflab.scorecard.table import NOT_MEASURED, Row
 MARKERS = {"sqlite": ("o", "#1f77b4", "SQLite"), "postgresql": ("D", "#d62728", "PostgreSQL")}
 
 
+def _style(backend: str | None) -> tuple[str, str, str]:
+    """Marker, colour and legend label of a backend."""
+    return MARKERS.get(backend or "", ("s", "0.3", backend or "?"))
+
+
+def _rank(backend: str | None) -> int:
+    return list(MARKERS).index(backend) if backend in MARKERS else len(MARKERS)
+
+
 def plot_scorecard(rows: Sequence[Row], *, ax: Any = None) -> Any:
     """One row per claim: the book's band (grey; open-ended claims fade to the right), the measurements as points.
 
@@ -23,6 +32,7 @@ def plot_scorecard(rows: Sequence[Row], *, ax: Any = None) -> Any:
     ``ax``, an Axes to draw on (default: a new figure sized to the claims).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     keys = list(dict.fromkeys(r.key for r in rows))
     if ax is None:
@@ -35,23 +45,24 @@ def plot_scorecard(rows: Sequence[Row], *, ax: Any = None) -> Any:
         lo, hi = CLAIMS[key].band
         ax.barh(y, (right if math.isinf(hi) else hi) - lo, left=lo, height=0.6, color="0.85",
                 hatch="//" if math.isinf(hi) else None, edgecolor="0.7" if math.isinf(hi) else "none")
-    shown: set[str] = set()
+    backends = sorted({r.backend for r in rows if r.measured is not None}, key=lambda b: (_rank(b), b))
+    step = 0.3 / max(len(backends) - 1, 1)  # one backend per lane, so a point never hides another
     for row in rows:
         y = keys.index(row.key)
         if row.status == NOT_MEASURED or row.measured is None:
             ax.text(left * 1.1, y, "not measured yet", va="center", fontsize=7, color="0.45")
             continue
-        marker, color, label = MARKERS.get(row.backend or "", ("s", "0.3", row.backend or "?"))
-        face = color if row.status != "below" else "white"
-        ax.plot(row.measured, y, marker, color=color, markerfacecolor=face,
-                label=None if label in shown else label)
-        shown.add(label)
+        marker, color, _ = _style(row.backend)
+        lane = y + (backends.index(row.backend) * step - 0.15 if len(backends) > 1 else 0.0)
+        ax.plot(row.measured, lane, marker, color=color, markerfacecolor=color if row.status != "below" else "white")
+    handles = [Line2D([], [], marker=_style(b)[0], color=_style(b)[1], linestyle="", label=_style(b)[2])
+               for b in backends]
     ax.set_xscale("log")
     ax.set_xlim(left, right)
     ax.set_yticks(range(len(keys)), [CLAIMS[k].topic for k in keys], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("ratio (x): grey = the book's figure, point = measured here (hollow: below the book)")
-    if shown:
-        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("ratio (log scale) · grey: the book's range · point: measured here (hollow: below it)")
+    if handles:
+        ax.legend(handles=handles, loc="lower right", fontsize=8)
     ax.figure.tight_layout()
     return ax.figure

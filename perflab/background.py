@@ -11,6 +11,9 @@ their environment (see :mod:`perflab.jobs`):
 - the worker: ``python -m huey.bin.huey_consumer perflab.jobs.huey`` (one worker thread by default);
 - the web app: ``perflab.report_app:app`` under uvicorn, on 127.0.0.1 and a free port.
 
+It first checks that the course dataset is built (one clear line if not: the worker would otherwise
+fail every job with "no such table"). Starting a stack stops the one this process started before (a
+cell run twice leaves one stack running, not two).
 Leaving the ``with`` block (or :meth:`JobStack.stop`, or the kernel's exit) stops both and removes
 what the queue stored: the SQLite folder, or every Redis key of this run's queue (its name is new
 each time, ``perflab_ch04_<hex>``, so two kernels never share a queue).
@@ -29,13 +32,15 @@ from types import TracebackType
 from typing import Any
 
 from perflab.errors import PerflabError
-from perflab.jobs import ENV_NAME, ENV_STORAGE, make_huey
+from perflab.jobs import ENV_NAME, ENV_STORAGE, make_huey, require_dataset
 from perflab.processes import Child, start_process
 from perflab.servers import Server, serve
 from perflab.urls import mask_url
 
 #: What the worker writes once it takes jobs.
 WORKER_READY = "consumer started"
+#: The stack :func:`start_jobs` started last in this process (stopped when the next one starts).
+_CURRENT: list[JobStack] = []
 
 
 def redis_reachable(url: str, timeout: float = 2.0) -> str | None:
@@ -181,6 +186,9 @@ def start_jobs(*, redis_url: str | None = None, workers: int = 1, port: int | No
 
     if not isinstance(workers, int) or not 1 <= workers <= 8:
         raise PerflabError(f"workers must be a whole number from 1 to 8, got {workers!r}")
+    while _CURRENT:  # the cell ran before: one stack at a time
+        _CURRENT.pop().stop()
+    require_dataset().dispose()
     storage_url, label, folder = choose_storage(redis_url or settings().redis_url)
     name = f"perflab_ch04_{uuid.uuid4().hex[:10]}"
     env = {**os.environ, ENV_STORAGE: storage_url, ENV_NAME: name, "PYTHONUNBUFFERED": "1"}
@@ -196,7 +204,9 @@ def start_jobs(*, redis_url: str | None = None, workers: int = 1, port: int | No
         elif storage_url.startswith("redis"):
             remove_redis_keys(storage_url, name)
         raise
-    return JobStack(server, worker, storage_url, label, name, folder)
+    stack = JobStack(server, worker, storage_url, label, name, folder)
+    _CURRENT.append(stack)
+    return stack
 
 
 def _start_worker(env: dict[str, str], workers: int, timeout: float) -> Child:

@@ -81,6 +81,9 @@ def parser() -> argparse.ArgumentParser:
                             description="Check everything the course needs; each line is OK or says the fix.",
                             epilog=EPILOG["doctor"], **kw)
     _add_target(doctor)
+    doctor.add_argument("--learners", metavar="NAMES", default="",
+                        help="a workshop's pre-flight instead: the shared server (--url, as the instructor), "
+                             "each learner's role, schema and dataset (comma-separated names), Redis")
 
     reset = sub.add_parser("reset", help="delete the dataset and build it afresh",
                            description="Delete the dataset (and anything a chapter left behind) and rebuild it.",
@@ -158,13 +161,25 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from perflab.doctor import OPEN_COURSE, run_checks
+    from perflab.config import settings
+    from perflab.doctor import OPEN_COURSE, run_checks, workshop_checks
 
+    if args.learners:
+        if not args.url:
+            raise PerflabError("a workshop's pre-flight needs the shared server: perflab doctor --url "
+                               "postgresql://postgres@HOST/DATABASE --learners learner01,learner02")
+        names = [n.strip() for n in args.learners.split(",") if n.strip()]
+        checks = workshop_checks(args.url, names, settings().redis_url)
+    else:
+        checks = run_checks(args.url)
     problems = 0
-    for ok, name, detail in run_checks(args.url):
+    for ok, name, detail in checks:
         problems += not ok
         print(f"{'OK ' if ok else 'FIX'}  {name:<22}{detail}")
-    print(f"all good: open the course with  {OPEN_COURSE}" if not problems
+    ready = f"open the course with  {OPEN_COURSE}"
+    if args.learners:
+        ready = "start the hub with  python3 tasks.py workshop start"
+    print(f"all good: {ready}" if not problems
           else f"{problems} thing(s) to fix (see FIX lines)")
     return 1 if problems else 0
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 from perflab.errors import PerflabError
 
@@ -117,3 +119,112 @@ def redis_checks() -> list[Check]:
 def run_checks(url: str | None = None) -> list[Check]:
     """All checks in order: Python, packages, Jupyter, database and dataset, Redis."""
     return [python_check(), *package_checks(), *jupyter_checks(), *database_checks(url), *redis_checks()]
+
+
+#: Connections one learner holds at the peak of a chapter (02, 04, 10; measured: workshop/README.md, Sizing).
+CONNECTIONS_PER_LEARNER = 7
+
+
+def workshop_checks(server_url: str, learners: Sequence[str], redis_url: str | None = None,
+                    scale: float | None = None, seed: int | None = None) -> list[Check]:
+    """Pre-flight of a workshop hub: the shared server, a schema it can create, each learner, Redis.
+
+    >>> workshop_checks("postgresql://postgres@127.0.0.1:1/perflab", ["ann"])[0][:2]
+    (False, 'shared server')
+
+    Parameters:
+        server_url: the shared PostgreSQL database, as the instructor's role (it reads every learner's schema).
+        learners: the learners' names: each is a role owning the schema of that name.
+        redis_url: the shared Redis, or None when the caching chapter uses in-process caches.
+        scale, seed: the dataset every learner should have (default: PERFLAB_SCALE, PERFLAB_SEED).
+    """
+    from perflab.config import settings
+    from perflab.db import describe, make_engine
+
+    cfg = settings()
+    scale, seed = scale or cfg.scale, cfg.seed if seed is None else seed
+    try:
+        engine = make_engine(server_url, schema=None)
+    except PerflabError as exc:
+        return [(False, "shared server", str(exc)), *_workshop_redis(redis_url, learners)]
+    try:
+        checks = [_server_capacity(engine, describe(engine), len(learners)), _schema_creatable(engine)]
+        checks += [_learner_check(engine, name, scale, seed) for name in learners]
+    finally:
+        engine.dispose()
+    return checks + _workshop_redis(redis_url, learners)
+
+
+def _server_capacity(engine: Any, shown: str, learners: int) -> Check:
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        limit = int(conn.execute(sa.text("SHOW max_connections")).scalar_one())
+        used = int(conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity")).scalar_one())
+    need = learners * CONNECTIONS_PER_LEARNER
+    detail = f"{shown}: {used} of {limit} connections in use; {learners} learners need about {need}"
+    if used + need > limit:
+        return False, "shared server", f"{detail} — raise max_connections to {used + need + 10} and restart PostgreSQL"
+    return True, "shared server", detail
+
+
+def _schema_creatable(engine: Any) -> Check:
+    import secrets
+
+    import sqlalchemy as sa
+
+    scratch = f"perflab_doctor_{secrets.token_hex(4)}"
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{scratch}"'))  # a name made here: letters, digits and _
+            conn.execute(sa.text(f'DROP SCHEMA "{scratch}"'))
+    except sa.exc.DBAPIError as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        return False, "schema creatable", f"{first} — connect as a role that may CREATE SCHEMA and CREATE ROLE"
+    return True, "schema creatable", "the instructor's role can create (and drop) a schema"
+
+
+def _learner_check(engine: Any, name: str, scale: float, seed: int) -> Check:
+    import sqlalchemy as sa
+
+    from perflab import dataset
+
+    label = f"learner {name}"
+    with engine.connect() as conn:
+        owner = conn.execute(sa.text("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = :n"),
+                             {"n": name}).scalar()
+        login = conn.execute(sa.text("SELECT rolcanlogin FROM pg_roles WHERE rolname = :n"), {"n": name}).scalar()
+    if not login or owner != name:
+        return False, label, "no login role owning a schema of that name — python3 tasks.py workshop setup"
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'SET search_path TO "{name}"'))  # checked above: the schema exists
+        reason = dataset.stale_reason(conn, scale, seed)
+    if reason is not None:
+        return False, label, f"dataset {reason} — python3 tasks.py workshop setup --build (or the learner's chapter 00)"
+    return True, label, f"role and schema {name}, dataset current (scale {scale:g})"
+
+
+def _workshop_redis(url: str | None, learners: Sequence[str] = ()) -> list[Check]:
+    if not url:
+        return [(True, "redis", "not configured: each kernel caches in process (chapter 10 says so)")]
+    from perflab.urls import hide_secrets, mask_url
+
+    try:
+        import redis
+    except ImportError:
+        return [(False, "redis", "a Redis URL is set but the client is missing — pip install 'perflab[redis]'")]
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        used = client.info("memory")["used_memory_human"]
+        missing = [name for name in learners if not client.acl_getuser(name)]
+    except redis.RedisError as exc:
+        return [(False, "redis", f"cannot reach {mask_url(url)} ({hide_secrets(str(exc), url)}) — "
+                 "is redis-server running?")]
+    checks: list[Check] = [(True, "redis", f"reachable at {mask_url(url)}, {used} in use")]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        checks.append((False, "redis users", f"no Redis user for {shown} (Redis restarted?) — "
+                       "python3 tasks.py workshop setup --users N --pg URL --redis URL"))
+    elif learners:
+        checks.append((True, "redis users", f"one per learner ({len(learners)}), keys under perflab:<name>: only"))
+    return checks

@@ -1,15 +1,15 @@
 """Chapter 04's background jobs: a Huey queue (SQLite storage by default, Redis when configured) and its tasks.
 
->>> import tempfile, os
->>> queue = make_huey(f"sqlite:///{tempfile.mkdtemp()}/jobs.sqlite", "demo")
+>>> queue = make_huey(None, "demo")  # in memory; "sqlite:///jobs.sqlite" or "redis://..." for real
 >>> type(queue).__name__, queue.name
-('SqliteHuey', 'demo')
+('MemoryHuey', 'demo')
 
 The same task code runs on either storage; what picks it is the environment of the processes that
 import this module (the worker, the web app):
 
 - ``PERFLAB_JOBS_STORAGE``: ``sqlite:////path/to/jobs.sqlite`` (Huey's SQLite storage: a file, no
-  server) or ``redis://host:6379/0`` (Huey's Redis storage); default: a SQLite file in the temp folder;
+  server) or ``redis://host:6379/0`` (Huey's Redis storage); unset (a kernel that only imports this
+  module): an in-memory queue, so importing it writes no file;
 - ``PERFLAB_JOBS_NAME``: the queue's name (Redis keys are ``huey.*.<name>``), default ``perflab``.
 
 :mod:`perflab.background` sets both, starts the worker
@@ -21,12 +21,10 @@ attempts and its own run time) next to its result, where the web app reads it: :
 from __future__ import annotations
 
 import os
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from huey import RedisHuey, SqliteHuey
+from huey import MemoryHuey, RedisHuey, SqliteHuey
 from huey.api import Huey, Task
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_EXECUTING
 
@@ -36,15 +34,12 @@ ENV_STORAGE = "PERFLAB_JOBS_STORAGE"
 ENV_NAME = "PERFLAB_JOBS_NAME"
 #: Attempts a report job gets after its first one fails.
 RETRIES = 2
+#: The longest report :func:`build_report` makes, in seconds.
+MAX_SECONDS = 60.0
 
 
-def default_storage() -> str:
-    """The storage used when ``PERFLAB_JOBS_STORAGE`` is not set: a SQLite file in the temp folder."""
-    return f"sqlite:///{Path(tempfile.gettempdir()) / 'perflab-jobs.sqlite'}"
-
-
-def make_huey(storage: str, name: str) -> Huey:
-    """A Huey queue on ``storage`` (``sqlite:///file`` or ``redis://...``), named ``name``.
+def make_huey(storage: str | None, name: str) -> Huey:
+    """A Huey queue on ``storage`` (``sqlite:///file``, ``redis://...``, or None: in memory), named ``name``.
 
     >>> make_huey("memcached://x", "demo")
     Traceback (most recent call last):
@@ -55,6 +50,8 @@ def make_huey(storage: str, name: str) -> Huey:
         storage: where the queue, the results and the job statuses live.
         name: the queue's name (several queues can share one storage).
     """
+    if not storage:
+        return MemoryHuey(name)
     if storage.startswith("sqlite:///"):
         return SqliteHuey(name, filename=storage[len("sqlite:///"):])
     if storage.startswith(("redis://", "rediss://", "unix://")):
@@ -62,7 +59,8 @@ def make_huey(storage: str, name: str) -> Huey:
     raise PerflabError(f"job storage must be sqlite:///a/file.sqlite or redis://host:port/db, got {storage!r}")
 
 
-huey = make_huey(os.environ.get(ENV_STORAGE) or default_storage(), os.environ.get(ENV_NAME) or "perflab")
+#: The queue of this process: the worker's and the web app's (their environment names it); in memory elsewhere.
+huey = make_huey(os.environ.get(ENV_STORAGE), os.environ.get(ENV_NAME) or "perflab")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -83,8 +81,8 @@ def build_report(user_id: int, seconds: float = 1.5) -> dict[str, Any]:
         user_id: whose orders.
         seconds: the report's total duration (0 to 60).
     """
-    if not 0 <= seconds <= 60:
-        raise PerflabError(f"seconds must be from 0 to 60, got {seconds!r}")
+    if not 0 <= seconds <= MAX_SECONDS:
+        raise PerflabError(f"seconds must be from 0 to {MAX_SECONDS:g}, got {seconds!r}")
     start = time.perf_counter()
     import sqlalchemy as sa
 
@@ -102,13 +100,34 @@ _ENGINE: Any = None
 
 
 def _engine() -> Any:
-    """The process's engine on the course database (from the environment; the dataset must exist)."""
+    """The process's engine on the course database (from the environment); a one-line error if it is not built."""
     global _ENGINE
     if _ENGINE is None:
-        from perflab.db import make_engine
-
-        _ENGINE = make_engine()
+        engine = require_dataset()
+        _ENGINE = engine
     return _ENGINE
+
+
+def require_dataset(url: str | None = None) -> Any:
+    """An engine on the course database, or a one-line PerflabError if its dataset is not built (nothing created).
+
+    >>> require_dataset("sqlite:////tmp/perflab-no-such-dataset.sqlite")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    perflab.errors.PerflabError: the course dataset is not built at sqlite:////tmp/perflab-no-such-dataset.sqlite ...
+
+    Parameters: ``url`` the database (default ``PERFLAB_DATABASE_URL`` or the course's SQLite file).
+    """
+    from perflab import dataset
+    from perflab.db import make_engine
+    from perflab.urls import mask_url
+
+    engine = make_engine(url)
+    if dataset.recorded(engine) is None:  # reads nothing from a SQLite file that is not there (no empty file)
+        engine.dispose()
+        raise PerflabError(f"the course dataset is not built at {mask_url(engine.url)} — run perflab.connect() "
+                           "(or `python -m perflab build`) first, then start the jobs again")
+    return engine
 
 
 @huey.task(retries=RETRIES, retry_delay=0, context=True)

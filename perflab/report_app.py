@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from perflab import jobs
+from perflab.errors import PerflabError
 
 
 def _params(request: Request) -> tuple[int, float, int]:
@@ -36,7 +37,7 @@ async def report_inline(request: Request) -> JSONResponse:
     try:
         user_id, seconds, _ = _params(request)
         report = await run_in_threadpool(jobs.build_report, user_id, seconds)  # the loop stays free meanwhile
-    except ValueError as exc:
+    except (ValueError, PerflabError) as exc:  # a bad parameter: one line, 400
         return JSONResponse({"error": str(exc)}, status_code=400)
     return JSONResponse(report)
 
@@ -44,6 +45,8 @@ async def report_inline(request: Request) -> JSONResponse:
 async def report_queued(request: Request) -> JSONResponse:
     try:
         user_id, seconds, fail_first = _params(request)
+        if not 0 <= seconds <= jobs.MAX_SECONDS:
+            raise ValueError(f"seconds must be from 0 to {jobs.MAX_SECONDS:g}, got {seconds!r}")
     except ValueError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     task = jobs.report_job.s(user_id, seconds, fail_first)  # the job, not yet on the queue

@@ -15,7 +15,9 @@ Two ways to serve:
   process, so it shares the interpreter (and the GIL) with the notebook. Use it for exercises that
   serve the learner's own handler; measure production-like figures with an import string.
 
-Servers bind ``127.0.0.1`` only: nothing outside this machine can reach them.
+Servers bind ``127.0.0.1`` only: nothing outside this machine can reach them. Serving an import
+string again stops the server this process started for it before (a cell run twice leaves one
+server, not two); pass ``replace=False`` to run several copies.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ HOST = "127.0.0.1"
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+#: The last server :func:`serve` started for each import string in this process.
+_SERVED: dict[str, Server] = {}
 
 
 def free_port() -> int:
@@ -116,7 +121,7 @@ class Server:
 
 
 def serve(app: str | ASGIApp, *, port: int | None = None, workers: int = 1, timeout: float = 20.0,
-          env: dict[str, str] | None = None) -> Server:
+          env: dict[str, str] | None = None, replace: bool = True) -> Server:
     """Serve ``app`` with uvicorn on 127.0.0.1; returns when it accepts connections.
 
     >>> server = serve(hello_app)           # an app object: a thread of this process
@@ -131,7 +136,10 @@ def serve(app: str | ASGIApp, *, port: int | None = None, workers: int = 1, time
         workers: uvicorn worker processes (import strings only).
         timeout: seconds to wait for the server to accept connections.
         env: environment of the child process (default: this process's).
+        replace: stop the server this process started earlier for the same import string (default True).
     """
+    if isinstance(app, str) and replace and app in _SERVED:
+        _SERVED.pop(app).stop()
     port = _check_port(port)
     if isinstance(app, str):
         if ":" not in app:
@@ -139,7 +147,8 @@ def serve(app: str | ASGIApp, *, port: int | None = None, workers: int = 1, time
         cmd = [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", str(port),
                "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
         child = start_process(cmd, name=f"uvicorn {app}", env=env, ready=lambda: port_open(port), timeout=timeout)
-        return Server(app, port, child=child)
+        server = _SERVED[app] = Server(app, port, child=child)
+        return server
     return _serve_in_thread(app, port, timeout)
 
 

@@ -112,3 +112,48 @@ def test_jobs_go_through_redis_and_its_keys_are_removed(redis_url: str) -> None:
     assert client.info("stats")["total_commands_processed"] > before
     assert redis_keys(redis_url, stack.name) == []  # the chapter's keys are gone
     client.close()
+
+
+def test_bad_parameters_are_400_with_one_line() -> None:
+    import asyncio
+
+    from perflab.report_app import app
+
+    async def ask() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+            return [await client.post(path, params=params) for path in ("/reports/inline", "/reports")
+                    for params in ({"user_id": 3, "seconds": 99}, {"user_id": "x"})]
+
+    too_long, not_a_number, *queued = asyncio.run(ask())
+    assert [r.status_code for r in (too_long, not_a_number, *queued)] == [400] * 4
+    assert too_long.json() == queued[0].json() == {"error": "seconds must be from 0 to 60, got 99.0"}
+
+
+def test_importing_the_job_modules_writes_no_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env.pop("PERFLAB_JOBS_STORAGE", None)
+    code = "import perflab.background, perflab.jobs, perflab.report_app; print(type(perflab.jobs.huey).__name__)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "MemoryHuey" and list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_dataset_is_one_line_and_creates_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PERFLAB_DATABASE_URL", f"sqlite:///{tmp_path / 'perflab.sqlite'}")
+    with pytest.raises(PerflabError, match=r"^the course dataset is not built at .* run perflab.connect\(\)"):
+        start_jobs()
+    assert list(tmp_path.iterdir()) == [] and not ours()
+
+
+def test_starting_again_stops_the_stack_started_before() -> None:
+    first = start_jobs()
+    try:
+        second = start_jobs()  # the cell ran twice
+        with second:
+            assert not first.server.alive and not first.worker.alive and second.server.alive
+            assert sorted(ours()) == ["huey worker", "uvicorn perflab.report_app:app"]
+    finally:
+        first.stop()
+    assert not ours()

@@ -130,3 +130,11 @@ def test_passwords_of_reachable_servers_never_reach_the_screen(pg_url: str, pg_s
     assert "OK   redis                 reachable at redis://:***@" in doctor.stdout
     for result in (info, doctor):
         assert SECRET not in result.stdout + result.stderr
+
+
+def test_doctor_for_a_workshop_needs_the_shared_server_and_names_each_learner() -> None:
+    result = perflab("doctor", "--learners", "ann,bob")
+    assert result.returncode != 0 and "needs the shared server: perflab doctor --url" in result.stderr
+    down = perflab("doctor", "--url", "postgresql://postgres@127.0.0.1:1/perflab", "--learners", "ann,bob")
+    assert down.returncode == 1 and down.stdout.startswith("FIX  shared server")
+    assert down.stdout.splitlines()[-1] == "1 thing(s) to fix (see FIX lines)"

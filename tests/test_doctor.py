@@ -73,3 +73,49 @@ def test_deleted_rows_are_a_fix_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (ok, _, detail), = [c for c in database_checks(f"sqlite:///{tmp_path / 'x.sqlite'}") if c[1] == "dataset"]
     assert not ok and detail == ("reviews has 10 rows where the build recorded 300 (rows were deleted or added since)"
                                  " — perflab build")
+
+
+def test_workshop_preflight_unreachable_server_is_a_fix_line() -> None:
+    from perflab.doctor import workshop_checks
+
+    checks = workshop_checks("postgresql://postgres@127.0.0.1:1/perflab", ["ann"], None)
+    assert [c[:2] for c in checks] == [(False, "shared server"), (True, "redis")]
+    assert "cannot reach PostgreSQL at 127.0.0.1:1" in checks[0][2]
+
+
+def test_workshop_preflight_unreachable_redis_is_a_fix_line() -> None:
+    from perflab.doctor import _workshop_redis
+
+    (ok, name, detail), = _workshop_redis("redis://:Zq7s3cret@127.0.0.1:1/0")
+    assert not ok and "is redis-server running?" in detail and "Zq7s3cret" not in detail
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_workshop_preflight_sees_each_learner_and_their_dataset(pg_url: str, redis_url: str, tmp_path: Path) -> None:
+    import uuid
+
+    from perflab import dataset
+    from perflab.db import make_engine
+    from perflab.doctor import workshop_checks
+    from workshop import learners
+
+    ready, missing, unbuilt = learners.learner_names(3, f"doc{uuid.uuid4().hex[:6]}_")
+    created = learners.create(pg_url, [ready, unbuilt], tmp_path, redis_url)
+    try:
+        engine = make_engine(learners.learner_url(pg_url, created[0]), schema=ready)  # as the learner
+        dataset.build(engine, 0.01, 17, progress=False)
+        engine.dispose()
+        checks = {name: (ok, detail) for ok, name, detail in
+                  workshop_checks(pg_url, [ready, missing, unbuilt], redis_url, scale=0.01, seed=17)}
+    finally:
+        learners.drop(pg_url, [ready, unbuilt], tmp_path, redis_url)
+    assert checks["shared server"][0] and checks["schema creatable"] == (
+        True, "the instructor's role can create (and drop) a schema")
+    assert checks[f"learner {ready}"] == (True, f"role and schema {ready}, dataset current (scale 0.01)")
+    assert not checks[f"learner {missing}"][0] and "workshop setup" in checks[f"learner {missing}"][1]
+    assert checks[f"learner {unbuilt}"] == (False, "dataset not built yet — python3 tasks.py workshop setup --build "
+                                                   "(or the learner's chapter 00)")
+    assert checks["redis"][0] and checks["redis users"] == (
+        False, f"no Redis user for {missing} (Redis restarted?) — python3 tasks.py workshop setup --users N --pg URL "
+               "--redis URL")

@@ -59,3 +59,12 @@ def test_an_app_that_cannot_be_imported_names_the_reason() -> None:
 def test_free_port_is_free() -> None:
     port = free_port()
     assert not port_open(port)
+
+
+def test_serving_an_import_string_again_stops_the_first_server() -> None:
+    first = serve("perflab.servers:hello_app")
+    with serve("perflab.servers:hello_app") as second:  # the cell ran twice
+        assert not first.alive and second.alive and get(second.url) == b"hello"
+    with serve("perflab.servers:hello_app") as a, serve("perflab.servers:hello_app", replace=False) as b:
+        assert a.alive and b.alive
+    first.stop()

@@ -1,4 +1,5 @@
-"""tasks.py: its command list, and the course's JupyterLab started for real (chapter 00 URL, .venv terminals)."""
+"""tasks.py: its command list, the pin sets and their check, and the course's JupyterLab started for real
+(chapter 00 URL, .venv terminals)."""
 
 from __future__ import annotations
 
@@ -35,10 +36,105 @@ def test_every_listed_command_parses_with_the_usage_it_shows() -> None:
     examples = {
         "course": ["--port", "8890", "--no-browser"], "test": [], "pythons": ["python3.10", "python3.13"],
         "notebooks": ["notebooks/00-welcome.ipynb"], "nav": ["--check"], "check": [], "bench": ["queries"],
+        "pins": ["--check"], "site": ["--out", "build/site"], "browser": [], "workshop": ["setup", "--users", "3"],
     }
     assert sorted(examples) == sorted(name for name, _, _ in tasks.COMMANDS) == sorted(tasks.ACTIONS)
     for name, args in examples.items():
         assert tasks.parser().parse_args([name, *args]).command == name
+
+
+def test_pins_upgrades_all_or_the_named_packages_and_bench_memory_takes_notebooks() -> None:
+    assert tasks.parser().parse_args(["pins"]).upgrade is None
+    assert tasks.parser().parse_args(["pins", "--upgrade"]).upgrade == []
+    assert tasks.parser().parse_args(["pins", "--upgrade", "numpy", "ruff"]).upgrade == ["numpy", "ruff"]
+    args = tasks.parser().parse_args(["bench", "memory", "notebooks/00-welcome.ipynb"])
+    assert (args.what, args.notebooks) == ("memory", ["notebooks/00-welcome.ipynb"])
+
+
+def requirements(path: Path) -> dict[str, str]:
+    """A pin file's requirements (``name==version ; marker``) by their line, without comments."""
+    return {line: line.split("==")[0] for line in tasks.pinned(path.read_text())}
+
+
+def test_the_course_set_leaves_out_the_development_tools_and_the_development_set_keeps_its_versions() -> None:
+    course, dev = requirements(tasks.PINS), requirements(tasks.DEV_PINS)
+    for tool in ("ruff", "mypy", "nbval", "pandas-stubs"):  # not pytest: locust (chapter 11) requires it
+        assert tool not in course.values() and tool in dev.values(), tool
+    assert set(course) <= set(dev), "every course pin, marker included, is in the development set as it is"
+    for path in (tasks.PINS, tasks.DEV_PINS):
+        assert "python3 tasks.py pins" in path.read_text().splitlines()[1], f"{path.name} is generated, not edited"
+
+
+def test_the_pins_are_resolved_for_every_supported_python_and_the_dev_set_is_held_to_the_course_set() -> None:
+    (course, course_extras, none), (dev, dev_extras, held_to) = tasks.PIN_SETS
+    assert tasks.ROOT / course == tasks.PINS and tasks.ROOT / dev == tasks.DEV_PINS
+    assert none is None and held_to == course
+    argv = tasks.compile_argv(Path("uv"), dev, dev_extras, held_to)
+    assert argv[1:4] == ["pip", "compile", "pyproject.toml"] and "--universal" in argv
+    assert argv[argv.index("--python-version") + 1] == tasks.OLDEST_PYTHON == "3.10"
+    assert argv[argv.index("--constraint") + 1] == course and argv[argv.index("--output-file") + 1] == dev
+    assert "--upgrade" in tasks.compile_argv(Path("uv"), course, course_extras, None, upgrade=[])
+    upgrade_one = tasks.compile_argv(Path("uv"), course, course_extras, None, upgrade=["numpy"])
+    assert upgrade_one[-2:] == ["--upgrade-package", "numpy"] and "--upgrade" not in upgrade_one
+
+
+FAKE_UV = """#!{python}
+# A stand-in for uv: leaves --output-file as it found it, or (PERFLAB_FAKE_UV=add) adds a pin to it.
+import os, sys
+out = sys.argv[sys.argv.index("--output-file") + 1]
+if os.environ.get("PERFLAB_FAKE_UV") == "add":
+    with open(out, "a") as f:
+        f.write("locust==2.0\\n")
+"""
+
+
+@pytest.fixture
+def fake_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A checkout with both pin files and a fake uv in it; returns the fake uv."""
+    (tmp_path / "binder").mkdir()
+    for name, _, _ in tasks.PIN_SETS:
+        (tmp_path / name).write_text("# generated\n#    python3 tasks.py pins\nsix==1.17.0\n")
+    uv = tmp_path / "uv"
+    uv.write_text(FAKE_UV.format(python=sys.executable))
+    uv.chmod(0o755)
+    monkeypatch.setattr(tasks, "ROOT", tmp_path)
+    return uv
+
+
+def test_the_pin_check_passes_when_the_lock_tool_gives_the_committed_files(fake_checkout: Path) -> None:
+    assert tasks.check_pins(fake_checkout) and tasks.check_pins(fake_checkout, offline=True)
+
+
+def test_the_pin_check_fails_when_the_lock_tool_gives_anything_else(
+    fake_checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = (fake_checkout.parent / "requirements-dev.txt").read_bytes()
+    monkeypatch.setenv("PERFLAB_FAKE_UV", "add")
+    assert not tasks.check_pins(fake_checkout)
+    assert (fake_checkout.parent / "requirements-dev.txt").read_bytes() == before, "a check writes nothing"
+    (fake_checkout.parent / "requirements-dev.txt").unlink()
+    monkeypatch.delenv("PERFLAB_FAKE_UV")
+    assert not tasks.check_pins(fake_checkout), "a missing pin file fails the check"
+
+
+def test_a_venv_with_the_development_set_serves_the_course_but_not_the_other_way_round(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installs: list[tuple[str, ...]] = []
+    monkeypatch.setattr(tasks, "run", lambda *args, **kw: installs.append(tuple(map(str, args))))
+    venv = tmp_path / "venv"
+    tasks.bin_dir(venv).mkdir(parents=True)
+    (tasks.bin_dir(venv) / "python").touch()
+    (venv / ".perflab-installed").write_text(tasks.pins_stamp(dev=True))
+    tasks.setup(venv, dev=False)
+    tasks.setup(venv, dev=True)
+    assert installs == []
+    (venv / ".perflab-installed").write_text(tasks.pins_stamp(dev=False))
+    tasks.setup(venv, dev=False)
+    assert installs == []
+    tasks.setup(venv, dev=True)
+    assert ("-r", str(tasks.DEV_PINS)) == installs[0][-2:]
+    assert (venv / ".perflab-installed").read_text() == tasks.pins_stamp(dev=True)
 
 
 def test_an_unknown_command_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,4 @@
-"""Benchmarks that print figures (they assert nothing): ``python -m tools.bench [build|timing|queries|all]``.
+"""Benchmarks that print figures (they assert nothing): ``python -m tools.bench [build|timing|queries|memory|all]``.
 
 Example: python -m tools.bench build --pg postgresql://postgres@127.0.0.1/test
 
@@ -7,4 +7,6 @@ Example: python -m tools.bench build --pg postgresql://postgres@127.0.0.1/test
   extrapolated), the PostgreSQL COPY rate, and the time of ``import perflab``.
 - ``timing``: ``measure`` against ``timeit`` on fixed micro-benchmarks.
 - ``queries``: the query log's overhead per statement, and the injected latency's accuracy.
+- ``memory [NOTEBOOK ...]``: each chapter's (or each named notebook's) kernel peak memory against Binder's
+  2 GB, every cell run in a fresh kernel (not part of ``all``: it runs notebooks).
 """

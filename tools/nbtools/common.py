@@ -73,7 +73,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(8, "memory", "Memory"),
     Chapter(9, "indexes", "Indexes and query plans"),
     Chapter(10, "caching", "Caching"),
-    Chapter(11, "dashboard-case-study", "Case study: a slow dashboard"),
+    Chapter(11, "case-study", "Case study: a slow dashboard"),
     Chapter(12, "scorecard", "Scorecard: claims vs measurements", exercise=False),
 )
 

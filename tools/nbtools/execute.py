@@ -97,7 +97,7 @@ def _stable_widget_ids(nb: Any, name: str) -> None:
                 view["model_id"] = ids.get(view["model_id"], view["model_id"])
 
 
-def _kernel_manager_class() -> type:
+def kernel_manager_class() -> type:
     """A kernel manager whose ``python3`` kernel is this interpreter (like nbval's --nbval-current-env)."""
     from perflab.scorecard.rerun import this_python_kernel_manager
 
@@ -132,7 +132,7 @@ def execute_notebook(path: Path | str, *, timeout: int = DEFAULT_TIMEOUT) -> Any
         nb,
         timeout=timeout,
         kernel_name=KERNEL_NAME,
-        kernel_manager_class=_kernel_manager_class(),
+        kernel_manager_class=kernel_manager_class(),
         resources={"metadata": {"path": str(path.parent.resolve())}},
         record_timing=False,
         store_widget_state=True,

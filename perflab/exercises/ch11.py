@@ -1,0 +1,201 @@
+"""Exercise checks of chapter 11: a slow product page, brought under a p95 target.
+
+``11-product-page``: ``product_page(engine, product_id)`` returns one product's page::
+
+    {"product": {"id", "name", "category", "price_cents"},
+     "reviews": {"count": n, "average": mean rating rounded to 2 places, or None},
+     "latest_reviews": [{"id", "author", "rating"}, ...],   # the newest 10, newest first (created_at, then id)
+     "also_bought": [{"id", "name", "orders"}, ...]}        # the 5 products most often in the same orders
+
+The check compares pages with the reference on the course's dataset (the best seller and a few others,
+drawn fresh) and on a dataset the notebook never showed; counts the statements each page sends at the
+DBAPI level (between 1 and :data:`MAX_STATEMENTS`, and a bounded number of rows: a page computed in
+Python from every order line, or remembered, fails); then serves the function with uvicorn, one
+simulated 1 ms round trip from its database, and load-tests it with locust for a couple of seconds: its
+p95 must be under :data:`TARGET_P95_MS`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from perflab.display import fn_name, plural
+from perflab.exercises import CheckResult, check_result, exercise, failed, passed, require, run_learner
+from perflab.exercises.checks import check_query_count
+from perflab.exercises.unseen import UNSEEN_HINT, unseen_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from perflab.loadtest import LoadResult
+
+#: Statements a page may send (the reference sends 3).
+MAX_STATEMENTS = 4
+#: Rows a page may fetch (the reference fetches at most 1 + 10 + 5).
+MAX_ROWS = 60
+#: Characters of data a page may fetch (the reference's pages are well under 2,000).
+MAX_CHARS = 6_000
+#: The p95 latency the served page must stay under, in milliseconds, at :data:`LOAD_USERS` users.
+TARGET_P95_MS = 250.0
+#: The load test: users at once, seconds, and the round trip injected into the database meanwhile.
+LOAD_USERS = 4
+LOAD_SECONDS = 2.0
+LOAD_LATENCY_MS = 1.0
+#: Newest reviews and products bought together that a page shows.
+LATEST_REVIEWS = 10
+ALSO_BOUGHT = 5
+
+PRODUCT_SQL = """
+    SELECT p.id, p.name, p.category, p.price_cents,
+           (SELECT count(*) FROM reviews AS r WHERE r.product_id = p.id) AS reviews,
+           (SELECT avg(r.rating) FROM reviews AS r WHERE r.product_id = p.id) AS average
+    FROM products AS p WHERE p.id = :pid
+"""
+LATEST_SQL = """
+    SELECT r.id, u.name AS author, r.rating FROM reviews AS r JOIN users AS u ON u.id = r.user_id
+    WHERE r.product_id = :pid ORDER BY r.created_at DESC, r.id DESC LIMIT :n
+"""
+ALSO_BOUGHT_SQL = """
+    SELECT p.id, p.name, count(DISTINCT i.order_id) AS orders
+    FROM order_items AS mine
+    JOIN order_items AS i ON i.order_id = mine.order_id AND i.product_id <> mine.product_id
+    JOIN products AS p ON p.id = i.product_id
+    WHERE mine.product_id = :pid
+    GROUP BY p.id, p.name ORDER BY orders DESC, p.id LIMIT :n
+"""
+
+
+def product_page_reference(engine: Engine, product_id: int) -> dict[str, Any]:
+    """Reference solution of 11-product-page: three statements, each aggregating or limiting in SQL.
+
+    >>> product_page_reference(engine, 338)["also_bought"][0]  # doctest: +SKIP
+    {'id': 1801, 'name': 'Deluxe Camera 1801', 'orders': 575}
+    """
+    from sqlalchemy import text
+
+    pid = int(product_id)
+    with engine.connect() as conn:
+        p = conn.execute(text(PRODUCT_SQL), {"pid": pid}).mappings().one()
+        latest = conn.execute(text(LATEST_SQL), {"pid": pid, "n": LATEST_REVIEWS}).mappings().all()
+        also = conn.execute(text(ALSO_BOUGHT_SQL), {"pid": pid, "n": ALSO_BOUGHT}).mappings().all()
+    return {
+        "product": {"id": p["id"], "name": p["name"], "category": p["category"], "price_cents": p["price_cents"]},
+        "reviews": {"count": int(p["reviews"]),
+                    "average": None if p["average"] is None else round(float(p["average"]), 2)},
+        "latest_reviews": [{"id": r["id"], "author": r["author"], "rating": int(r["rating"])} for r in latest],
+        "also_bought": [{"id": r["id"], "name": r["name"], "orders": int(r["orders"])} for r in also],
+    }
+
+
+def products_to_check(engine: Engine, n: int = 3, seed: int | None = None) -> list[int]:
+    """The best seller (in the most orders) and ``n`` other products drawn at random (fresh on every check).
+
+    Parameters: ``engine`` the dataset; ``n`` how many others; ``seed`` fixes the draw (tests).
+    """
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        best = conn.execute(text("SELECT product_id FROM order_items GROUP BY product_id "
+                                 "ORDER BY count(DISTINCT order_id) DESC, product_id LIMIT 1")).scalar_one()
+        ids = conn.execute(text("SELECT id FROM products ORDER BY id")).scalars().all()
+    others = random.Random(seed).sample([i for i in ids if i != best], min(n, len(ids) - 1))
+    return [int(best), *map(int, others)]
+
+
+def serve_page(page: Callable[[int], Any]) -> Any:
+    """An ASGI app answering ``GET /product/{id}`` with ``page(id)`` as JSON (a sync handler: run in a thread pool)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    def product(request: Request) -> Response:
+        value = page(int(request.path_params["product_id"]))
+        return Response(json.dumps(value, default=str), media_type="application/json")
+
+    return Starlette(routes=[Route("/product/{product_id:int}", product)])
+
+
+def served_p95(learner_fn: Callable[..., Any], engine: Engine, product_id: int) -> LoadResult:
+    """Serve ``learner_fn`` (uvicorn, a thread of this process) with 1 ms injected per round trip; run locust."""
+    from perflab.latency import current_latency, inject_latency
+    from perflab.loadtest import load_test
+    from perflab.servers import serve
+
+    with inject_latency(engine, max(LOAD_LATENCY_MS, current_latency(engine))), \
+            serve(serve_page(lambda pid: learner_fn(engine, pid))) as server:
+        return load_test(server.url, f"/product/{product_id}", users=LOAD_USERS, seconds=LOAD_SECONDS)
+
+
+_N_PLUS_ONE = ("it sends a statement per review author and per order of the product: a popular product's page "
+               "sends thousands")
+
+
+def _pages_match(learner_fn: Callable[..., Any], engine: Engine, ids: list[int], where: str, name: str) -> None:
+    for pid in ids:
+        got = run_learner(learner_fn, engine, pid, name=name)
+        require(check_result(got, product_page_reference(engine, pid), ordered=True, tolerance=0.006,
+                             what=f"{where}{name}(engine, {pid})",
+                             hint=UNSEEN_HINT if where else "compare your page with the one described above the "
+                             "starter: newest reviews first, products bought together by number of orders"))
+
+
+@exercise(
+    "11-product-page",
+    hints=(
+        _N_PLUS_ONE,
+        "Let the database do the joins and the counting: the reviews with their authors in one JOIN (ORDER BY "
+        "... LIMIT 10), the count and average in SQL (count(*), avg(rating)), and the products bought together "
+        "with a self-join of order_items grouped by product.",
+        "FROM order_items AS mine JOIN order_items AS i ON i.order_id = mine.order_id AND i.product_id <> "
+        "mine.product_id JOIN products AS p ON p.id = i.product_id WHERE mine.product_id = :pid GROUP BY p.id, "
+        "p.name ORDER BY count(DISTINCT i.order_id) DESC, p.id LIMIT 5",
+    ),
+    reference=product_page_reference,
+)
+def _check_product_page(learner_fn: Callable[..., Any], *, engine: Engine, load: bool = True,
+                        load_runner: Callable[..., LoadResult] | None = None, seed: int | None = None) -> CheckResult:
+    """product_page(engine, product_id) -> the page; same as the reference, few statements, p95 under target.
+
+    Parameters: ``load`` False skips the load test (unit tests); ``load_runner(fn, engine, product_id)``
+    replaces :func:`served_p95` (tests pass a fake); ``seed`` fixes the products drawn.
+    """
+    name = fn_name(learner_fn)
+    ids = products_to_check(engine, seed=seed)
+    _pages_match(learner_fn, engine, ids, "", name)
+    other = unseen_engine(engine)
+    _pages_match(learner_fn, other, products_to_check(other, n=4, seed=seed), "on a second dataset your notebook "
+                 "never showed, ", name)
+    counts = []
+    for pid in ids:
+        counted = require(check_query_count(
+            functools.partial(learner_fn, engine, pid), None, MAX_STATEMENTS, name=f"{name}(engine, {pid})",
+            hint=_N_PLUS_ONE, min_queries=1, max_rows=MAX_ROWS, max_chars=MAX_CHARS,
+            rows_hint="let the database count and keep only the rows the page shows (LIMIT, GROUP BY), "
+                      "instead of fetching every review or order line"))
+        counts.append(counted.details["count"])
+    details: dict[str, Any] = {"statements": max(counts)}
+    summary = f"{name} gives the right page on both datasets with at most {plural(max(counts), 'statement')}"
+    if not load:
+        return passed(summary, **details)
+    from perflab.loadtest import locust_missing
+
+    missing = locust_missing()
+    if missing is not None:
+        return passed(f"{summary}; the load test was skipped: {missing}", **details)
+    result = (load_runner or served_p95)(learner_fn, engine, ids[0])
+    details.update(p95_ms=result.p95_ms, p50_ms=result.p50_ms, rps=result.rps, requests=result.requests)
+    served = (f"served with {LOAD_LATENCY_MS:g} ms per round trip, {LOAD_USERS} users for {LOAD_SECONDS:g} s: "
+              f"p50 {result.p50_ms:g} ms, p95 {result.p95_ms:g} ms, {result.rps:.0f} requests/s")
+    if result.failures or not result.requests:
+        return failed(f"{name} {served}, but {result.failures} of {result.requests} requests failed",
+                      "call it yourself with the best seller's id: the server answers 500 when it raises", **details)
+    if result.p95_ms > TARGET_P95_MS:
+        return failed(f"{name} {served}: p95 above the {TARGET_P95_MS:g} ms target",
+                      "time each part of your page (perflab.Spans) on the best seller: which statement is slow?",
+                      **details)
+    return passed(f"{summary}; {served} (target p95 < {TARGET_P95_MS:g} ms)", **details)

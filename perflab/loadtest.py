@@ -1,0 +1,181 @@
+"""Load-test a served page with locust (headless, a child process): latency percentiles and throughput.
+
+>>> from perflab.servers import serve, hello_app
+>>> with serve("perflab.servers:hello_app") as server:  # doctest: +SKIP
+...     result = load_test(server.url, "/", users=4, seconds=2)
+>>> result.failures, result.p95_ms < 100  # doctest: +SKIP
+(0, True)
+
+locust runs in a process of its own (:mod:`perflab.processes`: stopped when done, also when the notebook
+fails or the kernel dies), with ``users`` simulated users that each request ``path`` again as soon as
+the last answer came (a closed loop: the offered load is ``users`` requests in flight). The statistics
+are read from the file locust writes with ``--json-file`` when the run ends: every request of the run,
+with its response-time histogram (locust's ``--csv`` files are rewritten once a second while it runs,
+so they miss up to the last second: in a two-second run of a page that takes a second and a half,
+everything). Percentiles are computed from that histogram the way locust computes them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from perflab.errors import PerflabError
+from perflab.processes import start_process
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Where the locustfile reads the path to request.
+PATH_VARIABLE = "PERFLAB_LOAD_PATH"
+#: The locustfile every load test runs, written to a temporary folder for each run (a module of perflab would be
+#: imported by tools that scan the package, and importing locust monkey-patches the standard library with gevent).
+#: Every user requests the path again as soon as the last answer came: ``-u N`` keeps N requests in flight.
+LOCUSTFILE = f"""
+import os
+
+from locust import FastHttpUser, constant, task
+
+
+class PageUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def page(self):
+        path = os.environ.get("{PATH_VARIABLE}", "/")
+        self.client.get(path, name=path)
+"""
+#: The longest run accepted, in seconds (these are short demonstrations, not soak tests).
+MAX_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load test measured: requests, failures, requests per second and latency percentiles (ms)."""
+
+    path: str
+    users: int
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    def row(self) -> dict[str, object]:
+        """The result as a dict (one row of a table)."""
+        return asdict(self)
+
+
+def locust_missing() -> str | None:
+    """None if locust can be run here, else one line saying why not and what to do.
+
+    >>> locust_missing() is None or "pip install" in locust_missing()
+    True
+    """
+    if importlib.util.find_spec("locust") is None:
+        return "locust is not installed — pip install locust (it is pinned in binder/requirements.txt)"
+    return None
+
+
+def percentile(histogram: Mapping[float, int], share: float) -> float:
+    """The response time below which ``share`` of the requests fall, from locust's histogram {ms: count}.
+
+    >>> percentile({10: 90, 200: 10}, 0.5), percentile({10: 90, 200: 10}, 0.95)
+    (10, 200)
+
+    locust rounds response times (2 significant digits above 100 ms, 3 above 1 s) before counting them,
+    so the percentiles have that resolution too.
+    """
+    total = sum(histogram.values())
+    if not total:
+        return float("nan")
+    below = int(total * share)
+    seen = 0
+    for ms in sorted(histogram, reverse=True):
+        seen += histogram[ms]
+        if total - seen <= below:
+            return ms
+    return min(histogram)
+
+
+def read_stats(path: str | Path, seconds: float) -> dict[str, float]:
+    """Requests, failures, requests per second and p50/p95/p99 (ms) from locust's ``--json-file`` output.
+
+    Parameters: ``path``, the ``PREFIX.json`` file locust wrote with ``--json-file PREFIX``; ``seconds``, how
+    long the run lasted (throughput is the requests completed in the run divided by it).
+    """
+    entries = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not entries:
+        raise PerflabError(f"no request in {path}: did the server answer at all?")
+    histogram: dict[float, int] = {}
+    for entry in entries:
+        for ms, count in entry["response_times"].items():
+            histogram[float(ms)] = histogram.get(float(ms), 0) + int(count)
+    requests = sum(int(e["num_requests"]) for e in entries)
+    return {"requests": requests, "failures": sum(int(e["num_failures"]) for e in entries), "rps": requests / seconds,
+            **{f"p{round(q * 100)}_ms": percentile(histogram, q) for q in (0.5, 0.95, 0.99)}}
+
+
+def _check(users: int, seconds: float) -> None:
+    if not isinstance(users, int) or users < 1:
+        raise PerflabError(f"users must be a whole number >= 1, got {users!r}")
+    if not 1 <= seconds <= MAX_SECONDS:
+        raise PerflabError(f"seconds must be from 1 to {MAX_SECONDS:g}, got {seconds!r}")
+
+
+def load_test(url: str, path: str, *, users: int, seconds: float = 3.0) -> LoadResult:
+    """Run locust headless against ``url + path`` for ``seconds`` with ``users`` users; read its CSV statistics.
+
+    Parameters:
+        url: the server, e.g. ``server.url`` of :func:`perflab.servers.serve` (127.0.0.1).
+        path: the page every user requests, e.g. ``/fast/5074``.
+        users: simulated users, all started at once; each keeps one request in flight.
+        seconds: how long to run (1 to 60).
+    """
+    missing = locust_missing()
+    if missing:
+        raise PerflabError(missing)
+    _check(users, seconds)
+    with tempfile.TemporaryDirectory(prefix="perflab-locust-") as folder:
+        prefix = str(Path(folder) / "run")
+        locustfile = Path(folder) / "locustfile.py"
+        locustfile.write_text(LOCUSTFILE, encoding="utf-8")
+        cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary",
+               "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s", "--host", url,
+               "--json-file", prefix, "--loglevel", "ERROR", "--exit-code-on-error", "0"]
+        env = {**os.environ, PATH_VARIABLE: path}
+        with start_process(cmd, name="locust", env=env) as child:
+            try:
+                code = child.popen.wait(timeout=seconds + 30)
+            except subprocess.TimeoutExpired:
+                raise PerflabError(f"locust did not finish within {seconds + 30:g} s") from None
+            if code != 0:
+                raise PerflabError(f"locust exited with code {code}: {child.log_tail(1) or 'no output'}")
+        stats = read_stats(prefix + ".json", seconds)
+    return LoadResult(path, users, int(stats["requests"]), int(stats["failures"]), stats["rps"],
+                      stats["p50_ms"], stats["p95_ms"], stats["p99_ms"])
+
+
+def latency_vs_load(url: str, paths: Mapping[str, str], users: Sequence[int], *, seconds: float = 3.0) -> pd.DataFrame:
+    """One load test per (name, path) and user count: a table of p50/p95/p99 and throughput.
+
+    Parameters:
+        url: the server.
+        paths: a name for each page and its path, e.g. ``{"slow": "/slow/7", "fast": "/fast/7"}``.
+        users: the concurrencies to offer, e.g. ``(1, 4, 16)``.
+        seconds: how long each run lasts.
+    """
+    import pandas as pd
+
+    rows = [{"version": name, **load_test(url, path, users=n, seconds=seconds).row()}
+            for name, path in paths.items() for n in users]
+    return pd.DataFrame(rows).drop(columns="path")

@@ -1,0 +1,63 @@
+"""Chapter 11's exercise answered wrongly in ways that look right: each must fail its check."""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from perflab.exercises.ch11 import product_page_reference
+
+
+@functools.cache
+def _remembered(engine: Engine, product_id: int) -> str:
+    import json
+
+    return json.dumps(product_page_reference(engine, product_id))
+
+
+def memoised(engine: Engine, product_id: int) -> dict[str, Any]:
+    """Remembers every page it has built: the second request for a product sends no SQL at all."""
+    import json
+
+    return dict(json.loads(_remembered(engine, product_id)))
+
+
+def in_python(engine: Engine, product_id: int) -> dict[str, Any]:
+    """Three statements, but the co-purchases counted in Python from every order line of every order of the product."""
+    page = product_page_reference(engine, product_id)
+    with engine.connect() as conn:
+        lines = conn.execute(text(
+            "SELECT i.order_id, i.product_id, p.name FROM order_items AS i JOIN products AS p ON p.id = i.product_id "
+            "WHERE i.order_id IN (SELECT order_id FROM order_items WHERE product_id = :pid)"),
+            {"pid": product_id}).all()
+    names = {pid: name for _, pid, name in lines}
+    together = Counter(pid for _, pid in {(o, pid) for o, pid, _ in lines if pid != product_id})
+    top = sorted(together.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    page["also_bought"] = [{"id": pid, "name": names[pid], "orders": n} for pid, n in top]
+    return page
+
+
+_NOTEBOOK_ENGINE: list[Engine] = []
+
+
+def hard_coded(engine: Engine, product_id: int) -> dict[str, Any]:
+    """Answers from the notebook's database (the first engine it was given), whatever engine it is given now."""
+    if not _NOTEBOOK_ENGINE:
+        _NOTEBOOK_ENGINE.append(engine)
+    return product_page_reference(_NOTEBOOK_ENGINE[0], product_id)
+
+
+def reset() -> None:
+    _remembered.cache_clear()
+    _NOTEBOOK_ENGINE.clear()
+
+
+PRODUCT_PAGE = [
+    (memoised, "sent no SQL statement"),
+    (in_python, "rows from the database"),
+    (hard_coded, "never showed"),
+]

@@ -1,0 +1,54 @@
+"""The load-test wrapper: locust's final statistics read back, bad input refused, a real short run stopped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from perflab.errors import PerflabError
+from perflab.loadtest import LoadResult, load_test, locust_missing, percentile, read_stats
+from perflab.processes import running
+from perflab.servers import serve
+
+
+def test_percentiles_follow_locusts_histogram() -> None:
+    histogram = {5.0: 60, 10.0: 36, 300.0: 3, 900.0: 1}
+    assert [percentile(histogram, q) for q in (0.5, 0.95, 0.98, 1.0)] == [5.0, 10.0, 300.0, 900.0]
+    assert percentile({}, 0.5) != percentile({}, 0.5)  # NaN: no request, no percentile
+
+
+def test_read_stats_adds_every_entry_and_divides_by_the_run(tmp_path: Path) -> None:
+    entries = [{"response_times": {"10": 8, "200": 2}, "num_requests": 10, "num_failures": 1},
+               {"response_times": {"10": 10}, "num_requests": 10, "num_failures": 0}]
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    stats = read_stats(path, seconds=4)
+    assert stats == {"requests": 20, "failures": 1, "rps": 5.0, "p50_ms": 10.0, "p95_ms": 200.0, "p99_ms": 200.0}
+
+
+def test_an_empty_run_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "run.json"
+    path.write_text("[]", encoding="utf-8")
+    with pytest.raises(PerflabError, match="no request"):
+        read_stats(path, seconds=1)
+
+
+@pytest.mark.parametrize(("users", "seconds", "message"), [(0, 2, "users must be"), (2, 0.5, "seconds must be"),
+                                                           (2, 600, "seconds must be")])
+def test_bad_input_is_refused_before_anything_starts(users: int, seconds: float, message: str) -> None:
+    if locust_missing():
+        pytest.skip(locust_missing())
+    with pytest.raises(PerflabError, match=message):
+        load_test("http://127.0.0.1:1", "/", users=users, seconds=seconds)
+
+
+def test_a_short_run_counts_requests_and_leaves_nothing_running() -> None:
+    if locust_missing():
+        pytest.skip(locust_missing())
+    with serve("perflab.servers:hello_app") as server:
+        result = load_test(server.url, "/", users=2, seconds=1)
+    assert isinstance(result, LoadResult) and result.requests > 0 and result.failures == 0
+    assert result.p50_ms <= result.p95_ms <= result.p99_ms and result.users == 2 and result.path == "/"
+    assert not [c for c in running() if c.name == "locust"] and not server.alive

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -83,6 +85,28 @@ def notebook_starters(notebook: Path, **namespace: Any) -> dict[str, Callable[..
                           if inspect.isfunction(v) and v.__code__.co_filename == filename})
     assert found, f"{notebook.name} has no cell tagged exercise-starter defining a function"
     return found
+
+
+_SESSION_VERDICTS: dict[str, str | None] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Verdicts shown anywhere in this session (the doctests of perflab/ and tools/ too) are recorded in a
+    temporary file, never in the checkout's data/; notebook runs (nbval, without tests/) still record there."""
+    folder = tempfile.mkdtemp(prefix="perflab-verdicts-")
+    _SESSION_VERDICTS.update(folder=folder, before=os.environ.get("PERFLAB_VERDICTS"))
+    os.environ["PERFLAB_VERDICTS"] = os.path.join(folder, "verdicts.jsonl")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder, before = _SESSION_VERDICTS.pop("folder", None), _SESSION_VERDICTS.pop("before", None)
+    if folder is None:
+        return
+    shutil.rmtree(folder, ignore_errors=True)  # only the folder pytest_configure made
+    if before is None:
+        os.environ.pop("PERFLAB_VERDICTS", None)
+    else:
+        os.environ["PERFLAB_VERDICTS"] = before
 
 
 @pytest.fixture(autouse=True)

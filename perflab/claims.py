@@ -272,13 +272,20 @@ def html_line(text: str, ok: bool) -> str:
 # Verdicts
 
 
-def _fmt(value: float) -> str:
-    """A ratio, rounded for reading: 120, 31, 4.2, 0.83."""
+def format_ratio(value: float) -> str:
+    """A ratio, rounded for reading: 120, 31, 4.2, 0.83.
+
+    >>> format_ratio(31.4), format_ratio(4.21), format_ratio(0.834)
+    ('31', '4.2', '0.83')
+    """
     if value >= 10:
         return f"{value:.0f}"
     if value >= 1:
         return f"{value:.1f}"
     return f"{value:.2g}"
+
+
+_fmt = format_ratio
 
 
 @dataclass(frozen=True, repr=False)
@@ -374,6 +381,7 @@ def verdict(
     e.g. ``slow.median / fast.median``); ``floor`` (the smallest ratio this notebook accepts; with
     ``PERFLAB_STRICT=1`` a measurement below it raises StrictCheckFailed); ``context`` (a few words
     on the setup, e.g. "SQLite, 1 ms injected latency", appended to the line).
+    Each verdict is also appended to the verdicts file (:mod:`perflab.scorecard.records`).
     """
     c = claim_or_key if isinstance(claim_or_key, Claim) else claim(claim_or_key)
     value = _as_ratio(measured, "measured")
@@ -383,6 +391,9 @@ def verdict(
     ok_floor = fl is None or value >= fl
     v = Verdict(c, value, fl, status, ok_floor, context)
     _RECORDED.append(v)
+    from perflab.scorecard.records import record
+
+    record(v)  # on disk too (PERFLAB_VERDICTS): chapter 12 and `perflab report` read every kernel's verdicts
     v.announce()
     if not ok_floor:
         from perflab.config import settings

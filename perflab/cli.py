@@ -1,4 +1,4 @@
-"""The ``perflab`` command: build, inspect, check and reset the course dataset.
+"""The ``perflab`` command: build, inspect, check and reset the course dataset; report the claims measured.
 
 >>> from perflab.cli import main
 >>> main(["info"])  # doctest: +SKIP
@@ -25,7 +25,15 @@ EPILOG = {
     "info": "Example: perflab info --url postgresql://postgres@127.0.0.1/test",
     "doctor": "Example: perflab doctor",
     "reset": "Example: perflab reset --yes",
+    "report": "Example: perflab report --run 06 07 --markdown scorecard.md",
 }
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Bad arguments give one line (what was wrong, and where the help is) and exit status 2."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 class _Version(argparse.Action):
@@ -44,9 +52,10 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = _OneLineParser(
         prog="perflab",
-        description="Build and inspect the perflab course dataset (SQLite by default, PostgreSQL optional).",
+        description="Build and inspect the perflab course dataset (SQLite by default, PostgreSQL optional), "
+        "and report the book's claims against what this machine measured.",
         epilog="Example: perflab build && perflab info",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -81,6 +90,17 @@ def parser() -> argparse.ArgumentParser:
                            epilog=EPILOG["reset"], **kw)
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _add_target(reset)
+
+    report = sub.add_parser("report", help="the scorecard: every claim, the book's figure, what was measured here",
+                            description="Show every claim of the book next to the latest figure measured on "
+                            "this machine (recorded by each chapter's verdicts), per backend.",
+                            epilog=EPILOG["report"], **kw)
+    report.add_argument("--backend", choices=("sqlite", "postgresql"), help="only this backend's measurements")
+    report.add_argument("--run", nargs="*", metavar="CHAPTER",
+                        help="first re-run these chapters headless (e.g. 06 07; none given: every chapter "
+                        "that measures a claim), recording their verdicts")
+    report.add_argument("--markdown", metavar="FILE", help="also write the scorecard to FILE as Markdown")
+    report.add_argument("--html", metavar="FILE", help="also write the scorecard to FILE as an HTML page")
     return top
 
 
@@ -182,8 +202,41 @@ def cmd_reset(args: argparse.Namespace) -> int:
         return 0
 
 
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise PerflabError(f"cannot write {path} ({exc.strerror}) — choose a writable file") from None
+    print(f"wrote {path}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from perflab.scorecard import table
+
+    failed = []
+    if args.run is not None:
+        from perflab.scorecard.rerun import chapter_notebooks, run_chapters
+
+        try:
+            paths = chapter_notebooks(args.run)
+        except PerflabError as exc:  # a chapter that does not exist is a bad argument: status 2, like argparse's
+            print(f"perflab report: error: {exc}", file=sys.stderr)
+            return 2
+        failed = [run for run in run_chapters(paths) if run.error]
+        for run in failed:
+            print(f"perflab report: {run.chapter}: {run.error} (its later verdicts are missing)", file=sys.stderr)
+    rows = table.scorecard_rows(backend=args.backend)
+    print(table.to_text(rows))
+    if args.markdown:
+        _write(args.markdown, table.to_markdown(rows))
+    if args.html:
+        _write(args.html, table.to_html(rows))
+    return 1 if failed else 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "build": cmd_build, "info": cmd_info, "doctor": cmd_doctor, "reset": cmd_reset,
+    "build": cmd_build, "info": cmd_info, "doctor": cmd_doctor, "reset": cmd_reset, "report": cmd_report,
 }
 
 

@@ -14,6 +14,8 @@ Variables (all optional):
 - ``PERFLAB_POSTGRES_URL``: a PostgreSQL server to compare against; chapters then show SQLite and
   PostgreSQL side by side (when ``PERFLAB_DATABASE_URL`` already is PostgreSQL, that one is used).
 - ``PERFLAB_STRICT``: ``1`` makes a ``verdict`` below its floor raise (CI sets it).
+- ``PERFLAB_VERDICTS``: the file every ``verdict`` is appended to (default: ``verdicts.jsonl`` beside
+  the SQLite file in ``data/``); chapter 12 and ``perflab report`` read it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ DEFAULT_SCALE = 1.0
 DEFAULT_SEED = 17
 MAX_SCALE = 50.0
 SQLITE_FILENAME = "perflab.sqlite"
+VERDICTS_FILENAME = "verdicts.jsonl"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -99,6 +102,7 @@ class Settings:
     schema: str | None
     strict: bool
     postgres_url: str | None = None
+    verdicts_file: Path = Path(VERDICTS_FILENAME)
 
     @property
     def backend(self) -> str:
@@ -125,5 +129,6 @@ def settings() -> Settings:
         schema=parse_schema(env.get("PERFLAB_SCHEMA")),
         strict=_truthy(env.get("PERFLAB_STRICT")),
         postgres_url=env.get("PERFLAB_POSTGRES_URL") or None,
+        verdicts_file=Path(env.get("PERFLAB_VERDICTS") or data_dir() / VERDICTS_FILENAME).expanduser(),
     )
 

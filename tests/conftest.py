@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -85,12 +87,36 @@ def notebook_starters(notebook: Path, **namespace: Any) -> dict[str, Callable[..
     return found
 
 
+_SESSION_VERDICTS: dict[str, str | None] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Verdicts shown anywhere in this session (the doctests of perflab/ and tools/ too) are recorded in a
+    temporary file, never in the checkout's data/; notebook runs (nbval, without tests/) still record there."""
+    folder = tempfile.mkdtemp(prefix="perflab-verdicts-")
+    _SESSION_VERDICTS.update(folder=folder, before=os.environ.get("PERFLAB_VERDICTS"))
+    os.environ["PERFLAB_VERDICTS"] = os.path.join(folder, "verdicts.jsonl")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder, before = _SESSION_VERDICTS.pop("folder", None), _SESSION_VERDICTS.pop("before", None)
+    if folder is None:
+        return
+    shutil.rmtree(folder, ignore_errors=True)  # only the folder pytest_configure made
+    if before is None:
+        os.environ.pop("PERFLAB_VERDICTS", None)
+    else:
+        os.environ["PERFLAB_VERDICTS"] = before
+
+
 @pytest.fixture(autouse=True)
-def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never pick up a developer's PERFLAB_* settings (except the test server URLs)."""
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never pick up a developer's PERFLAB_* settings (except the test server URLs), and every
+    verdict a test shows is recorded in its own temporary file, never in the checkout's data/."""
     for name in ("PERFLAB_DATABASE_URL", "PERFLAB_SCALE", "PERFLAB_SEED", "PERFLAB_SCHEMA", "PERFLAB_POSTGRES_URL",
-                 "PERFLAB_REDIS_URL", "PERFLAB_STRICT"):
+                 "PERFLAB_REDIS_URL", "PERFLAB_STRICT", "PERFLAB_CHAPTER"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PERFLAB_VERDICTS", str(tmp_path / "verdicts.jsonl"))
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,11 @@ def test_chapter_follows_the_structure_rules(path: Path) -> None:
     assert not findings, "\n".join(map(str, findings))
 
 
-@pytest.mark.parametrize("path", CHAPTER_FILES, ids=[p.name for p in CHAPTER_FILES])
+NO_EXERCISE = {c.number for c in nbtools.CHAPTERS if not c.exercise}
+EXERCISE_FILES = [p for p in CHAPTER_FILES if nbtools.chapter_number(p) not in NO_EXERCISE]
+
+
+@pytest.mark.parametrize("path", EXERCISE_FILES, ids=[p.name for p in EXERCISE_FILES])
 def test_chapter_solutions_module_imports(path: Path) -> None:
     assert nbtools.load_solution(path).__file__ == str(nbtools.solution_path(path))
 
@@ -259,6 +263,18 @@ def test_missing_solutions_module_is_reported(course: Path) -> None:
     nbtools.solution_path(path).unlink()
     (finding,) = nbtools.check_notebook(path)
     assert finding.rule == "exercise" and "ch01_measure_first.py" in finding.message
+
+
+def test_the_scorecard_chapter_needs_no_exercise_and_the_others_still_do(course: Path) -> None:
+    assert NO_EXERCISE == {12}
+    for name in ("01-measure-first.ipynb", "12-scorecard.ipynb"):
+        path = course / name
+        if not path.exists():
+            nbtools.write_notebook(chapter("Scorecard"), path)
+        edit(path, lambda nb: nb.cells.pop(cell_index(nb, "perflab.exercises")))
+        nbtools.solution_path(path).unlink(missing_ok=True)
+    assert "exercise" in rules_broken(course / "01-measure-first.ipynb")
+    assert "exercise" not in rules_broken(course / "12-scorecard.ipynb")
 
 
 def test_new_chapter_makes_navigation_and_contents_stale(course: Path) -> None:

@@ -48,11 +48,13 @@ TIMING_TEXT = re.compile(
 
 @dataclass(frozen=True)
 class Chapter:
-    """One planned chapter of the course: its number, file slug and title."""
+    """One planned chapter of the course: its number, file slug and title; ``exercise`` False for a chapter
+    that measures nothing of its own (the scorecard), so it has no exercise and no solutions module."""
 
     number: int
     slug: str
     title: str
+    exercise: bool = True
 
     @property
     def filename(self) -> str:
@@ -72,7 +74,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(9, "indexes", "Indexes and query plans"),
     Chapter(10, "caching", "Caching"),
     Chapter(11, "case-study", "Case study: a slow dashboard"),
-    Chapter(12, "scorecard", "Scorecard: claims vs measurements"),
+    Chapter(12, "scorecard", "Scorecard: claims vs measurements", exercise=False),
 )
 
 

@@ -99,23 +99,9 @@ def _stable_widget_ids(nb: Any, name: str) -> None:
 
 def kernel_manager_class() -> type:
     """A kernel manager whose ``python3`` kernel is this interpreter (like nbval's --nbval-current-env)."""
-    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
+    from perflab.scorecard.rerun import this_python_kernel_manager
 
-    class ThisPythonSpecs(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name: str) -> Any:
-            if kernel_name == KERNEL_NAME:
-                return self.kernel_spec_class(resource_dir=RESOURCES, **get_kernel_dict())
-            return super().get_kernel_spec(kernel_name)
-
-    class ThisPythonKernel(AsyncKernelManager):
-        @default("kernel_spec_manager")
-        def _kernel_spec_manager_default(self) -> Any:
-            return ThisPythonSpecs(data_dir=self.data_dir)
-
-    return ThisPythonKernel
+    return this_python_kernel_manager()
 
 
 def execute_notebook(path: Path | str, *, timeout: int = DEFAULT_TIMEOUT) -> Any:

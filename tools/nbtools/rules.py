@@ -141,7 +141,12 @@ def check_plot(nb: Any, path: Path, course: Course | None = None) -> list[Findin
 
 
 def check_exercise(nb: Any, path: Path, course: Course | None = None) -> list[Finding]:
-    """A code cell checks an exercise (``exercises.<name>(`` or ``check(``); the solutions module exists."""
+    """A code cell checks an exercise (``exercises.<name>(`` or ``check(``); the solutions module exists.
+
+    A chapter planned with ``exercise=False`` (the scorecard, which measures nothing of its own) is exempt.
+    """
+    if any(c.number == chapter_number(path) and not c.exercise for c in CHAPTERS):
+        return []
     found = []
     if not any(c.get("cell_type") == "code" and EXERCISE_CHECK.search(c.source) for c in nb.cells):
         found.append(

@@ -12,7 +12,10 @@ the last answer came (a closed loop: the offered load is ``users`` requests in f
 are read from the file locust writes with ``--json-file`` when the run ends: every request of the run,
 with its response-time histogram (locust's ``--csv`` files are rewritten once a second while it runs,
 so they miss up to the last second: in a two-second run of a page that takes a second and a half,
-everything). Percentiles are computed from that histogram the way locust computes them.
+everything). Percentiles are computed from that histogram the way locust computes them. Requests still in
+flight when the run stops are not counted: a run of a slow page has few requests, its p95 and p99 are then
+its slowest ones, and the throughput is computed over the time the completed requests covered (from the
+start of the run to the last answer), not over the whole run.
 """
 
 from __future__ import annotations
@@ -38,19 +41,28 @@ if TYPE_CHECKING:
 PATH_VARIABLE = "PERFLAB_LOAD_PATH"
 #: The locustfile every load test runs, written to a temporary folder for each run (a module of perflab would be
 #: imported by tools that scan the package, and importing locust monkey-patches the standard library with gevent).
-#: Every user requests the path again as soon as the last answer came: ``-u N`` keeps N requests in flight.
+#: Every user requests a page again as soon as the last answer came: ``-u N`` keeps N requests in flight. With
+#: several paths (separated by spaces), each user goes through them in turn, from a random one.
 LOCUSTFILE = f"""
 import os
 
+import random
+
 from locust import FastHttpUser, constant, task
+
+PATHS = os.environ.get("{PATH_VARIABLE}", "/").split()
 
 
 class PageUser(FastHttpUser):
     wait_time = constant(0)
 
+    def on_start(self):
+        self.next = random.randrange(len(PATHS))
+
     @task
     def page(self):
-        path = os.environ.get("{PATH_VARIABLE}", "/")
+        path = PATHS[self.next % len(PATHS)]
+        self.next += 1
         self.client.get(path, name=path)
 """
 #: The longest run accepted, in seconds (these are short demonstrations, not soak tests).
@@ -111,7 +123,8 @@ def read_stats(path: str | Path, seconds: float) -> dict[str, float]:
     """Requests, failures, requests per second and p50/p95/p99 (ms) from locust's ``--json-file`` output.
 
     Parameters: ``path``, the ``PREFIX.json`` file locust wrote with ``--json-file PREFIX``; ``seconds``, how
-    long the run lasted (throughput is the requests completed in the run divided by it).
+    long the run lasted. Throughput is the requests completed divided by the time from the start of the
+    run to the last answer (``seconds`` if locust did not record those times).
     """
     entries = json.loads(Path(path).read_text(encoding="utf-8"))
     if not entries:
@@ -121,7 +134,10 @@ def read_stats(path: str | Path, seconds: float) -> dict[str, float]:
         for ms, count in entry["response_times"].items():
             histogram[float(ms)] = histogram.get(float(ms), 0) + int(count)
     requests = sum(int(e["num_requests"]) for e in entries)
-    return {"requests": requests, "failures": sum(int(e["num_failures"]) for e in entries), "rps": requests / seconds,
+    starts = [float(e["start_time"]) for e in entries if e.get("start_time")]
+    ends = [float(e["last_request_timestamp"]) for e in entries if e.get("last_request_timestamp")]
+    covered = max(ends) - min(starts) if starts and ends and max(ends) > min(starts) else seconds
+    return {"requests": requests, "failures": sum(int(e["num_failures"]) for e in entries), "rps": requests / covered,
             **{f"p{round(q * 100)}_ms": percentile(histogram, q) for q in (0.5, 0.95, 0.99)}}
 
 
@@ -132,12 +148,13 @@ def _check(users: int, seconds: float) -> None:
         raise PerflabError(f"seconds must be from 1 to {MAX_SECONDS:g}, got {seconds!r}")
 
 
-def load_test(url: str, path: str, *, users: int, seconds: float = 3.0) -> LoadResult:
-    """Run locust headless against ``url + path`` for ``seconds`` with ``users`` users; read its CSV statistics.
+def load_test(url: str, path: str | Sequence[str], *, users: int, seconds: float = 3.0) -> LoadResult:
+    """Run locust headless against ``url + path`` for ``seconds`` with ``users`` users; read its ``--json-file`` output.
 
     Parameters:
         url: the server, e.g. ``server.url`` of :func:`perflab.servers.serve` (127.0.0.1).
-        path: the page every user requests, e.g. ``/fast/5074``.
+        path: the page every user requests, e.g. ``/fast/5074``, or several (each user takes them in turn);
+            the result's ``path`` is them joined by spaces.
         users: simulated users, all started at once; each keeps one request in flight.
         seconds: how long to run (1 to 60).
     """
@@ -145,6 +162,9 @@ def load_test(url: str, path: str, *, users: int, seconds: float = 3.0) -> LoadR
     if missing:
         raise PerflabError(missing)
     _check(users, seconds)
+    paths = [path] if isinstance(path, str) else list(path)
+    if not paths or any(not p.startswith("/") or p.split() != [p] for p in paths):
+        raise PerflabError(f"path must be one or more paths like '/fast/5074', without spaces, got {path!r}")
     with tempfile.TemporaryDirectory(prefix="perflab-locust-") as folder:
         prefix = str(Path(folder) / "run")
         locustfile = Path(folder) / "locustfile.py"
@@ -152,7 +172,7 @@ def load_test(url: str, path: str, *, users: int, seconds: float = 3.0) -> LoadR
         cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary",
                "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s", "--host", url,
                "--json-file", prefix, "--loglevel", "ERROR", "--exit-code-on-error", "0"]
-        env = {**os.environ, PATH_VARIABLE: path}
+        env = {**os.environ, PATH_VARIABLE: " ".join(paths)}
         with start_process(cmd, name="locust", env=env) as child:
             try:
                 code = child.popen.wait(timeout=seconds + 30)
@@ -161,21 +181,25 @@ def load_test(url: str, path: str, *, users: int, seconds: float = 3.0) -> LoadR
             if code != 0:
                 raise PerflabError(f"locust exited with code {code}: {child.log_tail(1) or 'no output'}")
         stats = read_stats(prefix + ".json", seconds)
-    return LoadResult(path, users, int(stats["requests"]), int(stats["failures"]), stats["rps"],
+    return LoadResult(" ".join(paths), users, int(stats["requests"]), int(stats["failures"]), stats["rps"],
                       stats["p50_ms"], stats["p95_ms"], stats["p99_ms"])
 
 
-def latency_vs_load(url: str, paths: Mapping[str, str], users: Sequence[int], *, seconds: float = 3.0) -> pd.DataFrame:
+def latency_vs_load(url: str, paths: Mapping[str, str], users: Sequence[int], *,
+                    seconds: float | Mapping[str, float] = 3.0) -> pd.DataFrame:
     """One load test per (name, path) and user count: a table of p50/p95/p99 and throughput.
 
     Parameters:
         url: the server.
         paths: a name for each page and its path, e.g. ``{"slow": "/slow/7", "fast": "/fast/7"}``.
         users: the concurrencies to offer, e.g. ``(1, 4, 16)``.
-        seconds: how long each run lasts.
+        seconds: how long each run lasts, or a duration per name (a slow page needs longer for as many requests).
     """
     import pandas as pd
 
-    rows = [{"version": name, **load_test(url, path, users=n, seconds=seconds).row()}
+    def duration(name: str) -> float:
+        return float(seconds) if isinstance(seconds, (int, float)) else float(seconds[name])
+
+    rows = [{"version": name, **load_test(url, path, users=n, seconds=duration(name)).row()}
             for name, path in paths.items() for n in users]
     return pd.DataFrame(rows).drop(columns="path")

@@ -17,7 +17,15 @@ from sqlalchemy.engine import Engine
 
 from perflab import dataset
 from perflab.exercises import CheckResult, check
-from perflab.exercises.ch11 import TARGET_P95_MS, product_page_reference, products_to_check, serve_page
+from perflab.exercises.ch11 import (
+    LOAD_PRODUCTS,
+    REFERENCE_FACTOR,
+    TARGET_P95_MS,
+    product_page_reference,
+    products_to_check,
+    products_to_serve,
+    serve_page,
+)
 from perflab.loadtest import LoadResult
 from tools import nbtools
 
@@ -47,14 +55,21 @@ def name(fn: Any) -> str:
     return str(fn.__name__)
 
 
-def fake_load(p95_ms: float, failures: int = 0) -> Callable[..., LoadResult]:
-    """A load test that reports ``p95_ms`` without serving anything, and records what it was asked to serve."""
-    def run(fn: Callable[..., Any], engine: Engine, product_id: int) -> LoadResult:
-        run.asked.append(product_id)  # type: ignore[attr-defined]
-        return LoadResult(f"/product/{product_id}", 4, 100, failures, 50.0, p95_ms / 2, p95_ms, p95_ms)
+def fake_load(p95_ms: float, failures: int = 0, reference_p95_ms: float = 20.0) -> Callable[..., LoadResult]:
+    """A load test that reports ``p95_ms`` for the learner's function and ``reference_p95_ms`` for the reference,
+    without serving anything, and records what it was asked to serve."""
+    def run(fn: Callable[..., Any], engine: Engine, product_ids: list[int]) -> LoadResult:
+        run.asked.append((fn, list(product_ids)))  # type: ignore[attr-defined]
+        p95, bad = (reference_p95_ms, 0) if fn is product_page_reference else (p95_ms, failures)
+        return LoadResult(" ".join(f"/product/{p}" for p in product_ids), 4, 100, bad, 50.0, p95 / 2, p95, p95)
 
     run.asked = []  # type: ignore[attr-defined]
     return run
+
+
+def learner(engine: Engine, product_id: int) -> dict[str, Any]:
+    """A correct page that is not the reference object (the fake load test tells them apart)."""
+    return product_page_reference(engine, product_id)
 
 
 def test_the_products_checked_start_with_the_best_seller(sqlite_engine: Engine) -> None:
@@ -97,21 +112,45 @@ def test_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragment: str) -
     assert_failed_with_hint(check(ID, cheat, engine=engine, load=False), fragment)
 
 
-def test_a_page_under_the_target_passes_and_the_best_seller_is_served(sqlite_engine: Engine) -> None:
+def test_the_products_served_are_the_best_seller_and_popular_ones_not_asked_for(sqlite_engine: Engine) -> None:
+    asked = products_to_check(sqlite_engine, seed=3)
+    served = products_to_serve(sqlite_engine, asked, seed=3)
+    assert served[0] == asked[0] and len(served) == 1 + LOAD_PRODUCTS == len(set(served))
+    assert not set(served[1:]) & set(asked) and served != products_to_serve(sqlite_engine, asked, seed=4)
+
+
+def test_a_page_under_the_target_passes_and_both_are_served_on_the_same_products(sqlite_engine: Engine) -> None:
     runner = fake_load(TARGET_P95_MS / 2)
-    result = check(ID, product_page_reference, engine=sqlite_engine, load_runner=runner)
+    result = check(ID, learner, engine=sqlite_engine, load_runner=runner, seed=3)
     assert result.ok, result.message
-    assert "p95" in result.message and runner.asked == products_to_check(sqlite_engine)[:1]  # type: ignore[attr-defined]
+    (fn, ids), (ref, ref_ids) = runner.asked  # type: ignore[attr-defined]
+    assert fn is learner and ref is product_page_reference and ids == ref_ids
+    assert ids == products_to_serve(sqlite_engine, products_to_check(sqlite_engine, seed=3), seed=3)
+    assert "p95" in result.message and "the reference: p95 20 ms" in result.message
 
 
 def test_a_page_over_the_target_fails_with_a_hint(sqlite_engine: Engine) -> None:
-    result = check(ID, product_page_reference, engine=sqlite_engine, load_runner=fake_load(TARGET_P95_MS * 2))
+    result = check(ID, learner, engine=sqlite_engine, load_runner=fake_load(TARGET_P95_MS * 2))
     assert_failed_with_hint(result, f"above the {TARGET_P95_MS:g} ms target", "perflab.Spans")
 
 
+def test_a_busy_machine_raises_the_target_with_the_reference(sqlite_engine: Engine) -> None:
+    busy = TARGET_P95_MS  # the reference's own p95 on a loaded machine
+    slower = check(ID, learner, engine=sqlite_engine, load_runner=fake_load(2 * busy, reference_p95_ms=busy))
+    assert slower.ok and slower.details["target_p95_ms"] == REFERENCE_FACTOR * busy, slower.message
+    too_slow = check(ID, learner, engine=sqlite_engine, load_runner=fake_load(3 * busy, reference_p95_ms=busy))
+    assert_failed_with_hint(too_slow, f"above {REFERENCE_FACTOR:g} x the reference's p95")
+
+
 def test_failed_requests_fail(sqlite_engine: Engine) -> None:
-    result = check(ID, product_page_reference, engine=sqlite_engine, load_runner=fake_load(10, failures=3))
+    result = check(ID, learner, engine=sqlite_engine, load_runner=fake_load(10, failures=3))
     assert_failed_with_hint(result, "3 of 100 requests failed")
+
+
+def test_a_cached_starter_warmed_on_the_best_seller_still_fails(engine: Engine) -> None:
+    cheats.reset()
+    cheats.memoised_starter(engine, products_to_check(engine)[0])  # what a learner's earlier call leaves
+    assert_failed_with_hint(check(ID, cheats.memoised_starter, engine=engine, load=False), "at most 4 allowed")
 
 
 def test_without_locust_the_check_says_so_in_one_line(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

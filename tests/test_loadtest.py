@@ -28,6 +28,24 @@ def test_read_stats_adds_every_entry_and_divides_by_the_run(tmp_path: Path) -> N
     assert stats == {"requests": 20, "failures": 1, "rps": 5.0, "p50_ms": 10.0, "p95_ms": 200.0, "p99_ms": 200.0}
 
 
+def test_throughput_is_over_the_time_the_completed_requests_covered(tmp_path: Path) -> None:
+    entries = [{"response_times": {"900": 3}, "num_requests": 3, "num_failures": 0,
+                "start_time": 100.0, "last_request_timestamp": 102.5},
+               {"response_times": {"900": 2}, "num_requests": 2, "num_failures": 0,
+                "start_time": 100.5, "last_request_timestamp": 101.0}]
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    assert read_stats(path, seconds=4)["rps"] == 2.0  # 5 requests from 100.0 to 102.5, not over the 4 s run
+
+
+def test_paths_with_spaces_or_no_slash_are_refused() -> None:
+    if locust_missing():
+        pytest.skip(locust_missing())
+    for bad in ([], ["/a b"], ["fast/1"]):
+        with pytest.raises(PerflabError, match="path must be"):
+            load_test("http://127.0.0.1:1", bad, users=1, seconds=1)
+
+
 def test_an_empty_run_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "run.json"
     path.write_text("[]", encoding="utf-8")
@@ -49,6 +67,8 @@ def test_a_short_run_counts_requests_and_leaves_nothing_running() -> None:
         pytest.skip(locust_missing())
     with serve("perflab.servers:hello_app") as server:
         result = load_test(server.url, "/", users=2, seconds=1)
+        several = load_test(server.url, ["/", "/?page=2"], users=2, seconds=1)
     assert isinstance(result, LoadResult) and result.requests > 0 and result.failures == 0
     assert result.p50_ms <= result.p95_ms <= result.p99_ms and result.users == 2 and result.path == "/"
+    assert several.path == "/ /?page=2" and several.requests > 0 and several.failures == 0
     assert not [c for c in running() if c.name == "locust"] and not server.alive

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import functools
+import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -11,19 +12,21 @@ from sqlalchemy.engine import Engine
 
 from perflab.exercises.ch11 import product_page_reference
 
-
-@functools.cache
-def _remembered(engine: Engine, product_id: int) -> str:
-    import json
-
-    return json.dumps(product_page_reference(engine, product_id))
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "11-case-study.ipynb"
+_REMEMBERED: dict[tuple[str, int], str] = {}
 
 
-def memoised(engine: Engine, product_id: int) -> dict[str, Any]:
-    """Remembers every page it has built: the second request for a product sends no SQL at all."""
-    import json
+def memoised_starter(engine: Engine, product_id: int) -> dict[str, Any]:
+    """The notebook's starter, untouched, behind a cache, plus one cheap statement per call: each page is slow
+    once, then sends one statement, never 'no SQL'; only the first call for each product shows the N+1."""
+    from conftest import notebook_starters
 
-    return dict(json.loads(_remembered(engine, product_id)))
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1")).all()
+    key = (engine.url.render_as_string(), product_id)
+    if key not in _REMEMBERED:
+        _REMEMBERED[key] = json.dumps(notebook_starters(NOTEBOOK)["product_page"](engine, product_id))
+    return dict(json.loads(_REMEMBERED[key]))
 
 
 def in_python(engine: Engine, product_id: int) -> dict[str, Any]:
@@ -52,12 +55,12 @@ def hard_coded(engine: Engine, product_id: int) -> dict[str, Any]:
 
 
 def reset() -> None:
-    _remembered.cache_clear()
+    _REMEMBERED.clear()
     _NOTEBOOK_ENGINE.clear()
 
 
 PRODUCT_PAGE = [
-    (memoised, "sent no SQL statement"),
+    (memoised_starter, "at most 4 allowed"),
     (in_python, "rows from the database"),
     (hard_coded, "never showed"),
 ]

@@ -2,12 +2,13 @@
 
 >>> import os, tempfile
 >>> from perflab.claims import verdict
+>>> before = os.environ.get("PERFLAB_VERDICTS")
 >>> os.environ["PERFLAB_VERDICTS"] = os.path.join(tempfile.mkdtemp(), "verdicts.jsonl")
 >>> v = verdict("async", 3.0, context="demo")
 book: async processing 2-5x faster · measured here 3.0x ✅ (within the claim) · demo
 >>> [(r["key"], r["measured"], r["status"]) for r in read_records()]
 [('async', 3.0, 'within')]
->>> del os.environ["PERFLAB_VERDICTS"]
+>>> _ = os.environ.pop("PERFLAB_VERDICTS") if before is None else os.environ.update(PERFLAB_VERDICTS=before)
 
 :func:`perflab.claims.verdict` calls :func:`record` for every verdict. The file is
 ``PERFLAB_VERDICTS`` (default ``data/verdicts.jsonl``, git-ignored); each line holds the claim's key,

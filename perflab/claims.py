@@ -366,6 +366,29 @@ def _as_ratio(measured: object, what: str) -> float:
     return value
 
 
+def as_ratio(value: object) -> float | None:
+    """``value`` as a ratio if it is one a verdict accepts (a finite real number > 0, not a bool), else None.
+
+    >>> as_ratio(3), as_ratio(-3.0), as_ratio(True), as_ratio("lol"), as_ratio(float("inf"))
+    (3.0, None, None, None, None)
+    """
+    try:
+        return _as_ratio(value, "value")
+    except PerflabError:
+        return None
+
+
+def status_of(claim_or_key: Claim | str, value: float) -> str:
+    """Where a measured ratio lands against a claim: "below", "within" or "above" its band.
+
+    >>> status_of("async", 3.0), status_of("async", 1.2), status_of("set_lookup", 4500)
+    ('within', 'below', 'within')
+    """
+    c = claim_or_key if isinstance(claim_or_key, Claim) else claim(claim_or_key)
+    lo, hi = c.band
+    return "below" if value < lo else "above" if value > hi else "within"
+
+
 def verdict(
     claim_or_key: Claim | str, measured: float, *, floor: float | None = None, context: str = ""
 ) -> Verdict:
@@ -386,8 +409,7 @@ def verdict(
     c = claim_or_key if isinstance(claim_or_key, Claim) else claim(claim_or_key)
     value = _as_ratio(measured, "measured")
     fl = None if floor is None else _as_ratio(floor, "floor")
-    lo, hi = c.band
-    status = "below" if value < lo else "above" if value > hi else "within"
+    status = status_of(c, value)
     ok_floor = fl is None or value >= fl
     v = Verdict(c, value, fl, status, ok_floor, context)
     _RECORDED.append(v)

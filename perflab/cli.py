@@ -97,8 +97,9 @@ def parser() -> argparse.ArgumentParser:
                             epilog=EPILOG["report"], **kw)
     report.add_argument("--backend", choices=("sqlite", "postgresql"), help="only this backend's measurements")
     report.add_argument("--run", nargs="*", metavar="CHAPTER",
-                        help="first re-run these chapters headless (e.g. 06 07; none given: every chapter "
-                        "that measures a claim), recording their verdicts")
+                        help="first re-run these chapters headless (01-11, e.g. 06 07; none given: every "
+                        "chapter that measures a claim), recording their verdicts; other load on the machine "
+                        "(another notebook, a build) skews the timings, most on a small machine")
     report.add_argument("--markdown", metavar="FILE", help="also write the scorecard to FILE as Markdown")
     report.add_argument("--html", metavar="FILE", help="also write the scorecard to FILE as an HTML page")
     return top
@@ -212,9 +213,14 @@ def _write(path: str, text: str) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from perflab.scorecard import table
+    from perflab.scorecard import records, table
 
-    failed = []
+    exports = [os.path.realpath(p) for p in (args.markdown, args.html) if p]
+    if len(exports) == 2 and exports[0] == exports[1]:
+        print("perflab report: error: --markdown and --html name the same file; give each its own "
+              "(see perflab report --help)", file=sys.stderr)
+        return 2
+    failed, interrupted = [], False
     if args.run is not None:
         from perflab.scorecard.rerun import chapter_notebooks, run_chapters
 
@@ -223,11 +229,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         except PerflabError as exc:  # a chapter that does not exist is a bad argument: status 2, like argparse's
             print(f"perflab report: error: {exc}", file=sys.stderr)
             return 2
-        failed = [run for run in run_chapters(paths) if run.error]
+        runs = run_chapters(paths)
+        interrupted = any(run.interrupted for run in runs)
+        failed = [run for run in runs if run.error and not run.interrupted]
         for run in failed:
             print(f"perflab report: {run.chapter}: {run.error} (its later verdicts are missing)", file=sys.stderr)
-    rows = table.scorecard_rows(backend=args.backend)
-    print(table.to_text(rows))
+        if interrupted:
+            print("perflab report: interrupted — the chapters run so far are recorded", file=sys.stderr)
+    recorded = records.load()
+    rows = table.scorecard_rows(recorded.rows, backend=args.backend)
+    print(table.to_text(rows, skipped=recorded.note))
+    if interrupted:
+        return 130
     if args.markdown:
         _write(args.markdown, table.to_markdown(rows))
     if args.html:
@@ -253,10 +266,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         atexit.register(gc.freeze)
     args = parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a reader that left early (| head) is noticed here, not at the interpreter's exit
+        return status
     except PerflabError as exc:
         print(f"perflab {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"perflab {args.command}: interrupted — nothing was half-written; run it again", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left early (perflab report | head): nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush does not fail again
+        return 0

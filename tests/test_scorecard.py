@@ -64,7 +64,56 @@ def test_a_missing_file_is_nothing_recorded_and_broken_lines_are_skipped(tmp_pat
     good = {"key": "async", "measured": 3.0, "status": "within", "backend": "sqlite"}
     path.write_text("\n".join([json.dumps(good), '{"key": "async", "meas', json.dumps({**good, "key": "gone"}),
                                "[1, 2]", json.dumps(good)]) + "\n")
-    assert records.read_records(path) == [good, good]
+    loaded = records.load(path)
+    assert [(r["key"], r["measured"]) for r in loaded.rows] == [("async", 3.0)] * 2
+    assert (loaded.skipped, loaded.note) == (3, "3 unreadable lines skipped")
+
+
+def test_damaged_bytes_are_skipped_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "v.jsonl"
+    good = json.dumps({"key": "async", "measured": 3.0, "context": "café"}, ensure_ascii=False).encode()
+    cut = good[: good.index("é".encode()) + 1]  # cut in the middle of a two-byte character
+    path.write_bytes(b"\n".join([good, cut, bytes(range(128, 256)), b"\x00\xff\xfe", good]) + b"\n")
+    loaded = records.load(path)
+    assert len(loaded.rows) == 2 and loaded.rows[0]["context"] == "café" and loaded.skipped == 3
+
+
+def test_a_folder_or_an_unreadable_file_is_one_clear_error(tmp_path: Path) -> None:
+    from perflab.errors import PerflabError
+
+    with pytest.raises(PerflabError, match=r"cannot read the verdicts file .* \(Is a directory\) — set PERFLAB_"):
+        records.load(tmp_path)
+
+
+def test_a_line_cut_without_newline_does_not_swallow_the_next_verdict(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "v.jsonl"
+    monkeypatch.setenv("PERFLAB_VERDICTS", str(path))
+    verdict("async", 3.0)
+    path.write_bytes(path.read_bytes() + b'{"key": "async", "meas')  # a kernel killed mid-write
+    verdict("n_plus_one", 12.0, context="naïve")
+    loaded = records.load(path)
+    assert [r["key"] for r in loaded.rows] == ["async", "n_plus_one"] and loaded.skipped == 1
+    assert path.read_bytes().isascii() and loaded.rows[1]["context"] == "naïve"
+
+
+@pytest.mark.parametrize("measured", [-3.0, 0, "lol", True, None, "Infinity", "NaN", 1e400])
+def test_a_ratio_verdict_would_refuse_is_skipped(tmp_path: Path, measured: object) -> None:
+    path = tmp_path / "v.jsonl"
+    line = json.dumps({"key": "async", "measured": measured, "status": "within"})
+    path.write_text(line.replace('"Infinity"', "Infinity").replace('"NaN"', "NaN") + "\n")
+    assert records.load(path) == records.Recorded([], 1)
+
+
+def test_the_status_is_recomputed_from_the_claim_not_read_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "v.jsonl"
+    path.write_text(json.dumps({"key": "async", "measured": 1.1, "status": "above", "floor": 2.0}) + "\n"
+                    + json.dumps({"key": "async", "measured": 3, "status": "lol", "backend": "sqlite"}) + "\n")
+    first, second = records.read_records(path)
+    assert (first["status"], first["ok_floor"], second["status"], second["measured"]) == \
+        ("below", False, "within", 3.0)
+    row = next(r for r in table.scorecard_rows([first]) if r.key == "async")
+    assert row.verdict_text == "❌ below the claim (below this notebook's floor: rerun)"
 
 
 def test_an_unwritable_folder_warns_once_and_the_verdict_still_counts(tmp_path: Path,
@@ -189,5 +238,80 @@ def test_chapters_are_named_by_number_or_name_and_a_wrong_one_says_the_choices()
     assert all(p.stem in {n.chapter for n in NOTES.values()} for p in measuring_chapters())
     from perflab.errors import PerflabError
 
-    with pytest.raises(PerflabError, match=r"no chapter '99' — choose from: 00, 01"):
+    with pytest.raises(PerflabError, match=r"no chapter '99' that measures a claim — choose from: 01, 02, .*, 11 "):
         chapter_notebooks(["99"])
+
+
+def test_no_sentence_on_a_postgresql_row_speaks_of_sqlite() -> None:
+    for key, note in NOTES.items():
+        for status in ("within", "above", "below"):
+            why = note.why(status, "postgresql").lower()
+            assert "sqlite" not in why and "in-process" not in why, key
+    pg = next(r for r in table.scorecard_rows([rec("batch_insert", 21, backend="postgresql")])
+              if r.key == "batch_insert")
+    assert pg.why == NOTES["batch_insert"].postgresql[1]  # type: ignore[index]
+
+
+def test_claims_that_never_touch_the_database_have_one_row_for_any_backend() -> None:
+    free = {k for k, n in NOTES.items() if not n.database}
+    assert {NOTES[k].chapter[:2] for k in free} == {"01", "05", "06", "07", "08"} and len(free) == 11
+    recs = [rec("set_lookup", 900, time="t1"), rec("set_lookup", 1100, backend="postgresql", time="t2"),
+            rec("index", 20), rec("index", 7, backend="postgresql")]
+    rows = [r for r in table.scorecard_rows(recs) if r.key in {"set_lookup", "index"}]
+    assert [(r.key, r.backend, r.measured) for r in rows] == \
+        [("index", "sqlite", 20.0), ("index", "postgresql", 7.0), ("set_lookup", "any", 1100.0)]
+    for backend in table.BACKENDS:
+        only = {r.key: r for r in table.scorecard_rows(recs, backend=backend)}
+        assert only["set_lookup"].measured == 1100.0
+    unmeasured = {r.key: r for r in table.scorecard_rows([], backend="postgresql")}
+    assert unmeasured["index"].why.endswith("PERFLAB_DATABASE_URL=postgresql://… perflab report --run 09")
+    assert unmeasured["set_lookup"].why == "run notebooks/06-algorithms.ipynb, or: perflab report --run 06"
+
+
+def test_the_summary_counts_each_backend_and_the_table_shows_the_date() -> None:
+    recs = [rec("index", 20, time="2026-11-30T08:00:00+00:00"), rec("index", 7, backend="postgresql"),
+            rec("set_lookup", 4500)]
+    rows = table.scorecard_rows(recs)
+    assert table.summary(rows) == ("of 26 claims, measured here: 2 on SQLite, 2 on PostgreSQL; "
+                                   "the book's figure held for 2 on SQLite, 1 on PostgreSQL")
+    assert rows[0].date == "2026-11-30" and "| 2026-11-30 |" in table.to_markdown(rows)
+
+
+def test_the_terminal_table_fits_its_width_and_names_the_missing_chapters_once() -> None:
+    rows = table.scorecard_rows([rec("index", 20, context="x" * 200)])
+    text = table.to_text(rows, width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert text.count("perflab report --run") == 1
+
+
+def test_the_wide_frame_has_one_row_per_claim_with_both_backends() -> None:
+    recs = [rec("index", 20), rec("index", 7, backend="postgresql"), rec("set_lookup", 4500)]
+    frame = table.to_frame(table.scorecard_rows(recs), wide=True).set_index("claim")
+    assert len(frame) == len(CLAIMS) and list(frame.columns)[1:3] == ["SQLite", "PostgreSQL"]
+    assert (frame.loc["add an index", "SQLite"], frame.loc["add an index", "PostgreSQL"]) == ("20x ✅", "7.0x ❌")
+    why = frame.loc["add an index", "why"]
+    assert why.startswith("SQLite: ") and " PostgreSQL: " in why
+    assert frame.loc["set lookup instead of list scan", "PostgreSQL"] == "4500x ✅ (any backend)"
+
+
+def test_the_priority_check_pools_one_backend_at_a_time() -> None:
+    rows = table.scorecard_rows([rec("index", 20), rec("index", 8, backend="postgresql"), rec("set_lookup", 1000)])
+    sqlite, pg = table.priorities(rows, "sqlite"), table.priorities(rows, "postgresql")
+    assert (sqlite[0].median, sqlite[0].count, pg[0].median, pg[0].count) == (20.0, 1, 8.0, 1)
+    assert sqlite[3].count == pg[3].count == 1  # a claim that needs no database counts on each
+
+
+def test_the_plot_keeps_its_legend_off_the_bands() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from perflab.scorecard.plot import plot_scorecard
+
+    fig = plot_scorecard(table.scorecard_rows([rec("index", 20), rec("index", 9, backend="postgresql")]))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent()
+    assert legend.y0 >= ax.get_window_extent().y1 - 1
+    plt.close(fig)

@@ -2,10 +2,11 @@
 
 >>> from perflab.scorecard import scorecard_rows, to_text
 >>> print(to_text(scorecard_rows()))  # doctest: +SKIP
-7 of 26 claims measured here; the book's figure held for 5 of them
+7 of 26 claims measured here (on SQLite); the book's figure held for 5 of them
 ...
 
-- :mod:`~perflab.scorecard.records`: every ``verdict`` appended to a file (``PERFLAB_VERDICTS``), read back;
+- :mod:`~perflab.scorecard.records`: every ``verdict`` appended to a file (``PERFLAB_VERDICTS``), read back
+  (damaged lines skipped and counted, statuses recomputed);
 - :mod:`~perflab.scorecard.notes`: per claim, the chapter that measures it and why it holds or not;
 - :mod:`~perflab.scorecard.table`: the latest measurement per claim and backend, as text, Markdown, HTML,
   a DataFrame, and the book's priority list checked against it;
@@ -15,7 +16,7 @@
 
 from __future__ import annotations
 
-from perflab.scorecard.records import read_records, record, verdicts_file
+from perflab.scorecard.records import Recorded, load, read_records, record, verdicts_file
 from perflab.scorecard.table import (
     Row,
     agreement,
@@ -31,9 +32,11 @@ from perflab.scorecard.table import (
 )
 
 __all__ = [
+    "Recorded",
     "Row",
     "agreement",
     "latest",
+    "load",
     "priorities",
     "ranked",
     "read_records",

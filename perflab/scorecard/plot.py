@@ -13,7 +13,8 @@ from typing import Any
 from perflab.claims import CLAIMS
 from perflab.scorecard.table import NOT_MEASURED, Row
 
-MARKERS = {"sqlite": ("o", "#1f77b4", "SQLite"), "postgresql": ("D", "#d62728", "PostgreSQL")}
+MARKERS = {"sqlite": ("o", "#1f77b4", "SQLite"), "postgresql": ("D", "#d62728", "PostgreSQL"),
+           "any": ("s", "#2ca02c", "any backend (no database)")}
 
 
 def _style(backend: str | None) -> tuple[str, str, str]:
@@ -37,7 +38,7 @@ def plot_scorecard(rows: Sequence[Row], *, ax: Any = None) -> Any:
     keys = list(dict.fromkeys(r.key for r in rows))
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.28 * len(keys) + 1.2))
-    values = [r.measured for r in rows if r.measured is not None]
+    values = [r.measured for r in rows if r.measured is not None and math.isfinite(r.measured) and r.measured > 0]
     finite = [v for k in keys for v in CLAIMS[k].band if math.isfinite(v)]
     left = min([*finite, *values]) / 3
     right = max([*finite, *values]) * 3
@@ -49,7 +50,7 @@ def plot_scorecard(rows: Sequence[Row], *, ax: Any = None) -> Any:
     step = 0.3 / max(len(backends) - 1, 1)  # one backend per lane, so a point never hides another
     for row in rows:
         y = keys.index(row.key)
-        if row.status == NOT_MEASURED or row.measured is None:
+        if row.status == NOT_MEASURED or row.measured is None or row.measured not in values:
             ax.text(left * 1.1, y, "not measured yet", va="center", fontsize=7, color="0.45")
             continue
         marker, color, _ = _style(row.backend)
@@ -62,7 +63,8 @@ def plot_scorecard(rows: Sequence[Row], *, ax: Any = None) -> Any:
     ax.set_yticks(range(len(keys)), [CLAIMS[k].topic for k in keys], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("ratio (log scale) · grey: the book's range · point: measured here (hollow: below it)")
-    if handles:
-        ax.legend(handles=handles, loc="lower right", fontsize=8)
+    if handles:  # above the axes: inside, it would cover the bands of the last rows
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(handles), fontsize=8,
+                  frameon=False, borderaxespad=0.2)
     ax.figure.tight_layout()
     return ax.figure

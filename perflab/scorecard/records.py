@@ -2,12 +2,13 @@
 
 >>> import os, tempfile
 >>> from perflab.claims import verdict
+>>> before = os.environ.get("PERFLAB_VERDICTS")
 >>> os.environ["PERFLAB_VERDICTS"] = os.path.join(tempfile.mkdtemp(), "verdicts.jsonl")
 >>> v = verdict("async", 3.0, context="demo")
 book: async processing 2-5x faster · measured here 3.0x ✅ (within the claim) · demo
 >>> [(r["key"], r["measured"], r["status"]) for r in read_records()]
 [('async', 3.0, 'within')]
->>> del os.environ["PERFLAB_VERDICTS"]
+>>> _ = os.environ.pop("PERFLAB_VERDICTS") if before is None else os.environ.update(PERFLAB_VERDICTS=before)
 
 :func:`perflab.claims.verdict` calls :func:`record` for every verdict. The file is
 ``PERFLAB_VERDICTS`` (default ``data/verdicts.jsonl``, git-ignored); each line holds the claim's key,
@@ -23,6 +24,7 @@ import os
 import platform
 import sys
 import warnings
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -104,6 +106,10 @@ def _backend() -> tuple[str, str]:
     return backend, mask_url(cfg.database_url)
 
 
+#: The backend of a claim whose chapter never touches the database: one row, whatever the backend.
+ANY_BACKEND = "any"
+
+
 def as_record(v: Verdict) -> dict[str, Any]:
     """The verdict as the dictionary written to the file (one JSON line).
 
@@ -111,8 +117,13 @@ def as_record(v: Verdict) -> dict[str, Any]:
     >>> r = as_record(Verdict(claim("async"), 3.0, 2.0, "within", True, "demo"))
     >>> (r["key"], r["measured"], r["floor"], r["status"], r["context"])
     ('async', 3.0, 2.0, 'within', 'demo')
+    >>> as_record(Verdict(claim("set_lookup"), 900.0, 50.0, "below", True))["backend"]
+    'any'
     """
+    from perflab.scorecard.notes import NOTES
+
     backend, database = _backend()
+    note = NOTES.get(v.claim.key)
     return {
         "key": v.claim.key,
         "measured": v.measured,
@@ -120,7 +131,7 @@ def as_record(v: Verdict) -> dict[str, Any]:
         "status": v.status,
         "ok_floor": v.ok_floor,
         "context": v.context,
-        "backend": backend,
+        "backend": backend if note is None or note.database else ANY_BACKEND,
         "database": database,
         "chapter": current_chapter(),
         "machine": machine(),
@@ -131,9 +142,22 @@ def as_record(v: Verdict) -> dict[str, Any]:
 _warned: set[str] = set()
 
 
+def _ends_with_newline(path: Path) -> bool:
+    """True when the file is empty, missing, or ends with a newline (a line cut short does not)."""
+    try:
+        with open(path, "rb") as f:
+            if f.seek(0, os.SEEK_END) == 0:
+                return True
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
+    except FileNotFoundError:
+        return True
+
+
 def record(v: Verdict, path: Path | str | None = None) -> dict[str, Any] | None:
     """Append the verdict to the verdicts file (under its lock); return the record, or None if it failed.
 
+    A line left cut short (a kernel killed mid-write) is ended first, so it spoils only itself.
     A folder that cannot be written is reported once, as a warning: the verdict itself still counts.
 
     Parameters: ``v``, the verdict; ``path``, the file (default :func:`verdicts_file`).
@@ -142,11 +166,13 @@ def record(v: Verdict, path: Path | str | None = None) -> dict[str, Any] | None:
 
     target = Path(path) if path is not None else verdicts_file()
     row = as_record(v)
-    line = json.dumps(row, ensure_ascii=False) + "\n"
+    line = json.dumps(row, ensure_ascii=True) + "\n"  # ASCII: a cut line never splits a character
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(f"{target}.lock", timeout=LOCK_TIMEOUT), open(target, "a", encoding="utf-8") as f:
-            f.write(line)
+        with FileLock(f"{target}.lock", timeout=LOCK_TIMEOUT):
+            prefix = "" if _ends_with_newline(target) else "\n"
+            with open(target, "a", encoding="ascii") as f:
+                f.write(prefix + line)
     except (OSError, Timeout) as exc:
         if str(target) not in _warned:
             _warned.add(str(target))
@@ -157,26 +183,79 @@ def record(v: Verdict, path: Path | str | None = None) -> dict[str, Any] | None:
     return row
 
 
-def read_records(path: Path | str | None = None) -> list[dict[str, Any]]:
-    """Every recorded verdict, oldest first; lines that are not a verdict of a known claim are skipped.
+@dataclass(frozen=True)
+class Recorded:
+    """What the verdicts file holds: the verdicts that can be read, and how many lines could not."""
 
-    A missing file means nothing was recorded yet: an empty list.
+    rows: list[dict[str, Any]]
+    skipped: int = 0
+
+    @property
+    def note(self) -> str:
+        """``'3 unreadable lines skipped'``, or "" when every line was a verdict."""
+        if not self.skipped:
+            return ""
+        return f"{self.skipped} unreadable line{'s' if self.skipped != 1 else ''} skipped"
+
+
+def parse_line(raw: bytes) -> dict[str, Any] | None:
+    """One line of the file as a verdict of a known claim with a valid ratio, its status recomputed; else None.
+
+    >>> parse_line(b'{"key": "async", "measured": 3, "status": "below"}')["status"]
+    'within'
+    >>> [parse_line(raw) for raw in (b'{"key": "async", "measured": -3}', b'{"key": "as', bytes([255]))]
+    [None, None, None]
+    """
+    from perflab.claims import CLAIMS, as_ratio, status_of
+
+    try:
+        row = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError too: a line cut mid-character, or bytes that are not text
+        return None
+    if not isinstance(row, dict) or row.get("key") not in CLAIMS:
+        return None
+    measured = as_ratio(row.get("measured"))
+    if measured is None:
+        return None
+    floor = as_ratio(row.get("floor"))
+    return {**row, "measured": measured, "floor": floor, "status": status_of(row["key"], measured),
+            "ok_floor": floor is None or measured >= floor}
+
+
+def load(path: Path | str | None = None) -> Recorded:
+    """Every readable verdict, oldest first, and the count of lines that are not one (cut short, damaged,
+    an unknown claim, a ratio that is not a finite number > 0). A missing file: nothing recorded yet.
+
+    The status is recomputed from the claim as it is now: a line cannot say ✅ for a ratio that misses.
+    A file that cannot be read (a folder, no permission) raises PerflabError in one line.
 
     Parameters: ``path``, the file (default :func:`verdicts_file`).
     """
-    from perflab.claims import CLAIMS
+    from perflab.errors import PerflabError
 
     target = Path(path) if path is not None else verdicts_file()
     try:
-        text = target.read_text(encoding="utf-8")
+        data = target.read_bytes()
     except FileNotFoundError:
-        return []
-    rows = []
-    for line in text.splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue  # a line cut short (a kernel killed mid-write) spoils only itself
-        if isinstance(row, dict) and row.get("key") in CLAIMS and isinstance(row.get("measured"), (int, float)):
+        return Recorded([])
+    except OSError as exc:
+        raise PerflabError(f"cannot read the verdicts file {target} ({exc.strerror or type(exc).__name__}) — "
+                           "set PERFLAB_VERDICTS to a file, or move this one away") from None
+    rows, skipped = [], 0
+    for raw in data.splitlines():
+        if not raw.strip():
+            continue
+        row = parse_line(raw)
+        if row is None:
+            skipped += 1
+        else:
             rows.append(row)
-    return rows
+    return Recorded(rows, skipped)
+
+
+def read_records(path: Path | str | None = None) -> list[dict[str, Any]]:
+    """Every readable verdict, oldest first (see :func:`load`, which also counts the lines skipped).
+
+    Parameters: ``path``, the file (default :func:`verdicts_file`).
+    """
+    return load(path).rows

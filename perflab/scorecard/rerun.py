@@ -42,26 +42,28 @@ def measuring_chapters(folder: Path | None = None) -> list[Path]:
 def chapter_notebooks(chapters: Sequence[str], folder: Path | None = None) -> list[Path]:
     """The notebooks for ``chapters`` ("06", "6", "06-algorithms" or a path to a .ipynb); none: all that measure.
 
-    Raises PerflabError naming the choices for a chapter that does not exist.
+    Only chapters that measure a claim can be named (00 sets up, 12 only reads): any other raises
+    PerflabError naming the choices.
     """
     folder = folder or notebooks_dir()
+    found = measuring_chapters(folder)
     if not chapters:
-        found = measuring_chapters(folder)
         if not found:
             raise PerflabError(f"no chapter notebooks in {folder} — run perflab report --run from a checkout")
         return found
-    available = sorted(folder.glob("[0-9][0-9]-*.ipynb"))
     paths = []
     for wanted in chapters:
         candidate = Path(wanted)
         if candidate.suffix == ".ipynb" and candidate.is_file():
             paths.append(candidate.resolve())
             continue
-        prefix = f"{int(wanted):02d}-" if wanted.isdigit() else wanted.removesuffix(".ipynb")
-        match = [p for p in available if p.stem == prefix or p.name.startswith(prefix) and prefix.endswith("-")]
+        digits = wanted.isascii() and wanted.isdigit()
+        prefix = f"{int(wanted):02d}-" if digits else wanted.removesuffix(".ipynb")
+        match = [p for p in found if p.stem == prefix or p.name.startswith(prefix) and prefix.endswith("-")]
         if len(match) != 1:
-            choices = ", ".join(p.stem.split("-", 1)[0] for p in available) or "none found"
-            raise PerflabError(f"no chapter {wanted!r} — choose from: {choices} (e.g. perflab report --run 06)")
+            choices = ", ".join(p.stem.split("-", 1)[0] for p in found) or "none found"
+            raise PerflabError(f"no chapter {wanted!r} that measures a claim — choose from: {choices} "
+                               "(e.g. perflab report --run 06)")
         paths.append(match[0])
     return paths
 
@@ -89,11 +91,45 @@ def this_python_kernel_manager() -> type:
 
 @dataclass(frozen=True)
 class ChapterRun:
-    """How one chapter's run went: ``error`` is None when every cell ran."""
+    """How one chapter's run went: ``error`` is None when every cell ran; ``interrupted`` after Ctrl-C."""
 
     chapter: str
     cells: int
     error: str | None = None
+    interrupted: bool = False
+
+
+def _interruptible_client() -> type:
+    """NotebookClient whose Ctrl-C (SIGINT) stops the run cleanly: the cell's task is cancelled, the kernel
+    shut down once, and ``interrupted`` set (nbclient's own handler would kill the kernel under the running
+    cell and then fail in its cleanup, with two tracebacks)."""
+    import asyncio
+    import signal
+    from contextlib import asynccontextmanager
+
+    from nbclient import NotebookClient
+
+    class Client(NotebookClient):
+        interrupted = False
+
+        @asynccontextmanager
+        async def async_setup_kernel(self, **kwargs: Any) -> Any:
+            async with super().async_setup_kernel(**kwargs):
+                task = asyncio.current_task()
+
+                def on_interrupt() -> None:
+                    self.interrupted = True
+                    if task is not None:
+                        task.cancel()
+
+                loop = asyncio.get_running_loop()
+                try:
+                    loop.add_signal_handler(signal.SIGINT, on_interrupt)
+                except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+                    pass
+                yield
+
+    return Client
 
 
 def _kernel_env(chapter: str) -> dict[str, str]:
@@ -114,11 +150,15 @@ def _code_cells(nb: Any) -> int:
 def run_chapters(paths: Sequence[Path], *, timeout: int = 600, progress: bool = True) -> list[ChapterRun]:
     """Execute each chapter headless in a temporary copy of its folder; a failing chapter does not stop the rest.
 
+    Ctrl-C stops the run: the kernel is shut down (it runs in its own session, so the terminal's Ctrl-C
+    reaches this process only), the chapter is returned with ``interrupted=True`` and none after it runs.
+
     Parameters: ``paths``, chapter notebooks (:func:`chapter_notebooks`); ``timeout``, seconds per cell;
     ``progress``, show a progress bar (cells) on stderr.
     """
+    import asyncio
+
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     from tqdm import tqdm
 
@@ -126,29 +166,41 @@ def run_chapters(paths: Sequence[Path], *, timeout: int = 600, progress: bool = 
     bar = tqdm(total=sum(_code_cells(nb) for _, nb in books), unit="cell", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
     runs = []
+    client_class = _interruptible_client()
     try:
         for path, nb in books:
             bar.set_description(path.stem)
-            with tempfile.TemporaryDirectory(prefix="perflab-run-") as tmp:
-                copy = Path(tmp) / "notebooks"
-                shutil.copytree(path.parent, copy, ignore=shutil.ignore_patterns(".*", "__pycache__", "*.ipynb"))
-                shutil.copy2(path, copy / path.name)
-                client = NotebookClient(
-                    nb, timeout=timeout, kernel_name=KERNEL_NAME,
-                    kernel_manager_class=this_python_kernel_manager(),
-                    resources={"metadata": {"path": str(copy)}}, record_timing=False,
-                    on_cell_executed=lambda **_: bar.update(1),
-                )
-                error = None
-                try:
-                    client.execute(env=_kernel_env(path.stem), stderr=subprocess.DEVNULL)
-                except CellTimeoutError:
-                    error = f"a cell did not finish within {timeout} s"
-                except DeadKernelError:
-                    error = "the kernel died (out of memory?)"
-                except CellExecutionError as exc:
-                    first = "".join((exc.evalue or "").strip().splitlines()[:1])
-                    error = f"a cell raised {exc.ename}" + (f": {first}" if first else "")
+            error, interrupted = None, False
+            try:
+                with tempfile.TemporaryDirectory(prefix="perflab-run-") as tmp:
+                    copy = Path(tmp) / "notebooks"
+                    shutil.copytree(path.parent, copy,
+                                    ignore=shutil.ignore_patterns(".*", "__pycache__", "*.ipynb"))
+                    shutil.copy2(path, copy / path.name)
+                    client = client_class(
+                        nb, timeout=timeout, kernel_name=KERNEL_NAME,
+                        kernel_manager_class=this_python_kernel_manager(),
+                        resources={"metadata": {"path": str(copy)}}, record_timing=False,
+                        on_cell_executed=lambda **_: bar.update(1),
+                    )
+                    try:
+                        client.execute(env=_kernel_env(path.stem), stderr=subprocess.DEVNULL)
+                    except CellTimeoutError:
+                        error = f"a cell did not finish within {timeout} s"
+                    except CellExecutionError as exc:
+                        first = "".join((exc.evalue or "").strip().splitlines()[:1])
+                        error = f"a cell raised {exc.ename}" + (f": {first}" if first else "")
+                    except DeadKernelError:
+                        error = None if client.interrupted else "the kernel died (out of memory?)"
+                    except (asyncio.CancelledError, AssertionError):
+                        if not client.interrupted:
+                            raise
+                    interrupted = client.interrupted
+            except KeyboardInterrupt:  # between cells' tasks: starting the kernel, copying the folder
+                interrupted = True
+            if interrupted:
+                runs.append(ChapterRun(path.stem, _code_cells(nb), "interrupted", interrupted=True))
+                break
             runs.append(ChapterRun(path.stem, _code_cells(nb), error))
     finally:
         bar.close()

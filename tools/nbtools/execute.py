@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -51,6 +52,7 @@ def normalize(nb: Any, name: str = "") -> Any:
         nb.metadata.pop(key, None)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     _ensure_cell_ids(nb)
+    _drop_unshown_widgets(nb)
     _stable_widget_ids(nb, name)
     count = 0
     for cell in nb.cells:
@@ -70,6 +72,38 @@ def normalize(nb: Any, name: str = "") -> Any:
             if output.get("output_type") == "execute_result":
                 output["execution_count"] = count
     return nb
+
+
+def _drop_unshown_widgets(nb: Any) -> None:
+    """Keep only the saved widget models that an output shows, directly or as a child (``IPY_MODEL_<id>``).
+
+    A widget made and never shown (a progress bar that a fast dataset build never displayed, say) would
+    otherwise stay in the saved state, where a renderer (the static site, nbviewer) looks for its view.
+
+    >>> import nbformat.v4 as v4
+    >>> nb = v4.new_notebook(metadata={"widgets": {WIDGET_STATE: {"state": {
+    ...     "a": {"state": {"children": ["IPY_MODEL_b"]}}, "b": {"state": {}}, "orphan": {"state": {}}}}}})
+    >>> nb.cells.append(v4.new_code_cell(outputs=[v4.new_output("display_data", {WIDGET_VIEW: {"model_id": "a"}})]))
+    >>> _drop_unshown_widgets(nb)
+    >>> sorted(nb.metadata["widgets"][WIDGET_STATE]["state"])
+    ['a', 'b']
+    """
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    if not state:
+        return
+    todo = [output.get("data", {}).get(WIDGET_VIEW, {}).get("model_id") for cell in nb.cells
+            for output in cell.get("outputs", []) if isinstance(output.get("data", {}).get(WIDGET_VIEW), dict)]
+    shown: set[str] = set()
+    while todo:
+        model = todo.pop()
+        if model in shown or model not in state:
+            continue
+        shown.add(model)
+        todo.extend(re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(state[model])))
+    for model in set(state) - shown:
+        del state[model]
+    if not state:
+        nb.metadata.pop("widgets")
 
 
 def _stable_widget_ids(nb: Any, name: str) -> None:

@@ -241,8 +241,10 @@ def _check_product_page(learner_fn: Callable[..., Any], *, engine: Engine, load:
     idle = result.idle_paths()
     if idle:
         which = ", ".join(idle[:2]) + (f" and {plural(len(idle) - 2, 'other product')}" if len(idle) > 2 else "")
-        return failed(f"{name} {served}, but no request for {which} finished within the run (and as long again "
-                      "to finish)", too_slow, **details)
+        return failed(f"{name}, served to {LOAD_USERS} users for {LOAD_SECONDS:g} s on "
+                      f"{plural(len(served_ids), 'popular product')}: no request for {which} finished, within the "
+                      f"run or as long again after it (p95 {result.p95_ms:g} ms, the reference's "
+                      f"{reference.p95_ms:g} ms)", too_slow, **details)
     if result.requests < MIN_REQUESTS_SHARE * reference.requests:
         return failed(f"{name} {served}, but finished {result.requests} requests where the reference finished "
                       f"{reference.requests}", too_slow, **details)

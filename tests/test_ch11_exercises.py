@@ -16,6 +16,7 @@ from conftest import notebook_starters
 from sqlalchemy.engine import Engine
 
 from perflab import dataset
+from perflab.errors import PerflabError
 from perflab.exercises import CheckResult, check
 from perflab.exercises.ch11 import (
     LOAD_PRODUCTS,
@@ -55,13 +56,23 @@ def name(fn: Any) -> str:
     return str(fn.__name__)
 
 
-def fake_load(p95_ms: float, failures: int = 0, reference_p95_ms: float = 20.0) -> Callable[..., LoadResult]:
-    """A load test that reports ``p95_ms`` for the learner's function and ``reference_p95_ms`` for the reference,
-    without serving anything, and records what it was asked to serve."""
+def fake_load(p95_ms: float, failures: int = 0, reference_p95_ms: float = 20.0, requests: int = 100,
+              idle: int = 0, error: str | None = None) -> Callable[..., LoadResult]:
+    """A load test that reports ``p95_ms`` and ``requests`` for the learner's function (none finished for its
+    first ``idle`` products; ``error``: raises instead) and ``reference_p95_ms`` and 100 requests for the
+    reference, without serving anything, and records what it was asked to serve."""
     def run(fn: Callable[..., Any], engine: Engine, product_ids: list[int]) -> LoadResult:
         run.asked.append((fn, list(product_ids)))  # type: ignore[attr-defined]
-        p95, bad = (reference_p95_ms, 0) if fn is product_page_reference else (p95_ms, failures)
-        return LoadResult(" ".join(f"/product/{p}" for p in product_ids), 4, 100, bad, 50.0, p95 / 2, p95, p95)
+        paths = [f"/product/{p}" for p in product_ids]
+        if fn is product_page_reference:
+            return LoadResult(" ".join(paths), 4, 100, 0, 50.0, reference_p95_ms / 2, reference_p95_ms,
+                              reference_p95_ms, 0, dict.fromkeys(paths, 100 // len(paths)))
+        if error:
+            raise PerflabError(error)
+        finished = paths[idle:]
+        by_path = {p: requests // len(finished) for p in finished}
+        return LoadResult(" ".join(paths), 4, requests, failures, 50.0, p95_ms / 2, p95_ms, p95_ms, 4 * bool(idle),
+                          by_path)
 
     run.asked = []  # type: ignore[attr-defined]
     return run
@@ -145,6 +156,26 @@ def test_a_busy_machine_raises_the_target_with_the_reference(sqlite_engine: Engi
 def test_failed_requests_fail(sqlite_engine: Engine) -> None:
     result = check(ID, learner, engine=sqlite_engine, load_runner=fake_load(10, failures=3))
     assert_failed_with_hint(result, "3 of 100 requests failed")
+
+
+def test_a_page_slower_than_the_run_on_one_product_fails_with_a_hint(sqlite_engine: Engine) -> None:
+    result = check(ID, learner, engine=sqlite_engine, load_runner=fake_load(30, idle=1), seed=3)
+    best = products_to_check(sqlite_engine, seed=3)[0]
+    assert_failed_with_hint(result, f"no request for /product/{best} finished",
+                            "hint: your page took longer than the 2 s run")
+    several = check(ID, learner, engine=sqlite_engine, load_runner=fake_load(30, idle=4))
+    assert_failed_with_hint(several, "and 2 other products finished")
+
+
+def test_far_fewer_requests_than_the_reference_fail(sqlite_engine: Engine) -> None:
+    assert check(ID, learner, engine=sqlite_engine, load_runner=fake_load(30, requests=40)).ok
+    result = check(ID, learner, engine=sqlite_engine, load_runner=fake_load(30, requests=30))
+    assert_failed_with_hint(result, "finished 30 requests where the reference finished 100", "longer than the 2 s")
+
+
+def test_no_request_at_all_is_a_failure_not_a_traceback(sqlite_engine: Engine) -> None:
+    result = check(ID, learner, engine=sqlite_engine, load_runner=fake_load(30, error="no request in run.json"))
+    assert_failed_with_hint(result, "no request in run.json", "longer than the 2 s run")
 
 
 def test_a_cached_starter_warmed_on_the_best_seller_still_fails(engine: Engine) -> None:

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from collections.abc import Iterator, Mapping
+from sqlite3 import connect as bound_connect  # bound at import time, before any counting
 from typing import Any
 
 import pytest
@@ -204,6 +206,55 @@ def test_sent_statements_sees_connections_opened_with_the_driver(sqlite_engine: 
     assert sqlite3.connect is before and sqlite3.dbapi2.connect is before  # restored
     assert [s.sql for s in sent.asked] == ["SELECT user_id FROM orders WHERE id <= 3"]
     assert sent.rows() == 3
+
+
+def test_sent_statements_sees_sqlite_connections_however_connect_was_reached(sqlite_engine: Engine) -> None:
+    import sqlite3
+
+    database = str(sqlite_engine.url.database)
+    with SentStatements() as sent:
+        for opened in (bound_connect(database), sqlite3.Connection(database)):  # bound before counting started
+            opened.execute("SELECT user_id FROM orders WHERE id <= 2").fetchall()
+            opened.close()
+    assert [s.sql for s in sent.asked] == ["SELECT user_id FROM orders WHERE id <= 2"] * 2
+    assert sent.rows() == 4 and sys.getprofile() is None  # the one-shot profile function removed itself
+
+
+def test_the_audit_hook_is_idle_when_nothing_counts_and_never_breaks_a_connection(
+        sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = str(sqlite_engine.url.database)
+    with SentStatements():
+        pass  # the hook is installed now, for good
+    plain = bound_connect(database)
+    assert sys.getprofile() is None and plain.execute("SELECT 1").fetchall() == [(1,)]
+    plain.close()
+
+    def broken(self: SentStatements, conn: object) -> None:
+        raise RuntimeError("instrumenting failed")
+
+    monkeypatch.setattr(SentStatements, "_instrument", broken)
+    with SentStatements():
+        conn = bound_connect(database)
+        assert conn.execute("SELECT 2").fetchall() == [(2,)]  # the learner's connection works regardless
+        conn.close()
+    assert sys.getprofile() is None
+
+
+def test_a_thread_with_a_profiler_keeps_it_and_its_connection_is_not_counted(sqlite_engine: Engine) -> None:
+    calls: list[str] = []
+
+    def profiler(_frame: object, event: str, _arg: object) -> None:
+        calls.append(event)
+
+    with SentStatements() as sent:
+        sys.setprofile(profiler)
+        try:
+            conn = bound_connect(str(sqlite_engine.url.database))
+            conn.execute("SELECT 3").fetchall()
+            conn.close()
+        finally:
+            sys.setprofile(None)
+    assert calls and not sent.asked  # the documented gap: left alone rather than the profiler replaced
 
 
 @pytest.mark.postgres

@@ -15,7 +15,10 @@ behind a cache is counted at its slow first call. Then the function and the refe
 uvicorn, one simulated 1 ms round trip from their database, and load-tested with locust for a couple of
 seconds on the best seller and :data:`LOAD_PRODUCTS` other popular products drawn fresh (pages the check has
 not asked for before): the learner's p95 must be under the larger of :data:`TARGET_P95_MS` and
-:data:`REFERENCE_FACTOR` times the reference's p95 (a busy machine slows both).
+:data:`REFERENCE_FACTOR` times the reference's p95 (a busy machine slows both). Requests still in flight when
+the run stops count (see :mod:`perflab.loadtest`), and the page fails when one of the products served saw no
+request finish, or when it finished fewer than :data:`MIN_REQUESTS_SHARE` of the reference's requests: a page
+slower than the run on some products cannot pass on the strength of the others.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from perflab.display import fn_name, plural
+from perflab.errors import PerflabError
 from perflab.exercises import CheckResult, check_result, exercise, failed, passed, require
 from perflab.exercises.checks import check_query_count
 from perflab.exercises.unseen import UNSEEN_HINT, unseen_engine
@@ -53,6 +57,8 @@ POPULAR = 60
 LOAD_USERS = 4
 LOAD_SECONDS = 2.0
 LOAD_LATENCY_MS = 1.0
+#: The least share of the reference's finished requests the learner's page must finish in the same load test.
+MIN_REQUESTS_SHARE = 1 / 3
 #: Newest reviews and products bought together that a page shows.
 LATEST_REVIEWS = 10
 ALSO_BOUGHT = 5
@@ -218,15 +224,31 @@ def _check_product_page(learner_fn: Callable[..., Any], *, engine: Engine, load:
         return passed(f"{summary}; the load test was skipped: {missing}", **details)
     served_ids = products_to_serve(engine, ids, seed=seed)
     run = load_runner or served_p95
-    result = run(learner_fn, engine, served_ids)
+    too_slow = (f"your page took longer than the {LOAD_SECONDS:g} s run on some products: call {name}(engine, id) "
+                "yourself on the best sellers and time each part (perflab.Spans)")
+    try:
+        result = run(learner_fn, engine, served_ids)
+    except PerflabError as error:  # nothing came back at all
+        return failed(f"{name} was served and load-tested, but {error}", too_slow, **details)
     reference = run(product_page_reference, engine, served_ids)
     target = max(TARGET_P95_MS, REFERENCE_FACTOR * reference.p95_ms)
     details.update(p95_ms=result.p95_ms, p50_ms=result.p50_ms, rps=result.rps, requests=result.requests,
+                   unfinished=result.unfinished, reference_requests=reference.requests,
                    reference_p95_ms=reference.p95_ms, target_p95_ms=target)
     served = (f"served with {LOAD_LATENCY_MS:g} ms per round trip, {LOAD_USERS} users for {LOAD_SECONDS:g} s on "
               f"{plural(len(served_ids), 'popular product')}: p50 {result.p50_ms:g} ms, p95 {result.p95_ms:g} ms, "
               f"{result.rps:.0f} requests/s (the reference: p95 {reference.p95_ms:g} ms)")
-    if result.failures or not result.requests:
+    idle = result.idle_paths()
+    if idle:
+        which = ", ".join(idle[:2]) + (f" and {plural(len(idle) - 2, 'other product')}" if len(idle) > 2 else "")
+        return failed(f"{name}, served to {LOAD_USERS} users for {LOAD_SECONDS:g} s on "
+                      f"{plural(len(served_ids), 'popular product')}: no request for {which} finished, within the "
+                      f"run or as long again after it (p95 {result.p95_ms:g} ms, the reference's "
+                      f"{reference.p95_ms:g} ms)", too_slow, **details)
+    if result.requests < MIN_REQUESTS_SHARE * reference.requests:
+        return failed(f"{name} {served}, but finished {result.requests} requests where the reference finished "
+                      f"{reference.requests}", too_slow, **details)
+    if result.failures:
         return failed(f"{name} {served}, but {result.failures} of {result.requests} requests failed",
                       "call it yourself with the best seller's id: the server answers 500 when it raises", **details)
     goal = (f"the {TARGET_P95_MS:g} ms target" if target == TARGET_P95_MS

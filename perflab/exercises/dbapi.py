@@ -21,12 +21,25 @@ engine or a plain ``sqlite3`` cursor would get past it. While it is active, this
   whichever engine it belongs to, including ``engine.raw_connection()``;
 - every connection opened with the driver itself: ``sqlite3.connect`` (also as ``sqlite3.dbapi2.connect``),
   ``psycopg.connect`` and ``psycopg.Connection.connect`` are wrapped for the duration, then restored;
+- every ``sqlite3`` connection opened however it was reached, also through a ``connect`` bound to another
+  name before counting started (``from sqlite3 import connect`` at import time, ``sqlite3.Connection(...)``):
+  an audit hook (:func:`sys.addaudithook`, the ``sqlite3.connect/handle`` event of Python 3.10 and later)
+  hands each new connection to the active counters. The event comes before the connection can take a trace
+  callback, so the hook sets a one-shot :func:`sys.setprofile` function in that thread, which instruments it
+  at the thread's next call (before any statement can run on it) and removes itself; in a thread where a
+  profiler or debugger has set a profile function already, the hook leaves it alone, and that connection is
+  not counted. Audit hooks cannot be removed: it is installed once, on first use, and does nothing (one
+  truth test) while no counter is active; it never raises, so it cannot break the code's own connection.
 
 SQLite connections with ``set_trace_callback``, PostgreSQL ones with a counting psycopg cursor class.
+``sqlite3`` has no way to read a connection's trace callback: one the code sets itself on a connection
+while it is counted replaces the counter's (its later statements are not counted), and is cleared with the
+counter's when counting ends; a connection traced before counting started is left alone unless a pool hands
+it out (then its callback is replaced, and cleared at the end).
 It does not see: connections opened *before* it became active and kept outside a pool (a module-level
-``sqlite3`` connection); a ``connect`` bound to another name before (``from sqlite3 import connect``);
-other drivers (psycopg2, asyncpg, apsw) and psycopg's ``AsyncConnection``; psycopg server-side (named)
-cursors (``stream_results``); other processes (the ``sqlite3`` shell, a subprocess).
+``sqlite3`` connection); a psycopg ``connect`` bound to another name before (``from psycopg import
+connect``); other drivers (psycopg2, asyncpg, apsw) and psycopg's ``AsyncConnection``; psycopg
+server-side (named) cursors (``stream_results``); other processes (the ``sqlite3`` shell, a subprocess).
 
 It tells the statements the learner asked for from the catalog probes drivers and libraries send by
 themselves (pandas' ``read_sql`` first asks whether its string is a table name: ``PRAGMA table_info``,
@@ -39,6 +52,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +63,51 @@ from sqlalchemy.pool import Pool
 
 #: sqlite3.connect as imported: SentStatements wraps the module's while it is active.
 _sqlite_connect = sqlite3.connect
+
+#: The counters active now (innermost last), which the audit hook hands new sqlite3 connections to.
+_ACTIVE: list[SentStatements] = []
+#: Whether the audit hook is installed (once per process: it cannot be removed), and this thread's "don't count".
+_HOOK = {"installed": False}
+_LOCAL = threading.local()
+_SQLITE_OPENED = "sqlite3.connect/handle"
+
+
+def _on_audit(event: str, args: tuple[Any, ...]) -> None:
+    """Audit hook: a sqlite3 connection opened while a counter is active is instrumented at the thread's next call.
+
+    The connection is not usable yet when the event comes (``set_trace_callback`` raises), hence the one-shot
+    profile function :func:`_instrument_opened`.
+    """
+    if not _ACTIVE or event != _SQLITE_OPENED or getattr(_LOCAL, "unwatched", False):
+        return
+    try:
+        current = sys.getprofile()
+        if current is not None and current is not _instrument_opened:
+            return  # a profiler or debugger of this thread: left alone (documented gap)
+        opened = _LOCAL.__dict__.setdefault("opened", [])
+        opened.append(args[0])
+        sys.setprofile(_instrument_opened)
+    except Exception:  # noqa: S110 - an audit hook that raises would refuse the connection: never
+        pass
+
+
+def _instrument_opened(_frame: Any, _event: str, _arg: Any) -> None:
+    """One-shot profile function: the connections this thread just opened are handed to the active counters."""
+    sys.setprofile(None)
+    opened, _LOCAL.opened = _LOCAL.__dict__.get("opened", []), []
+    for conn in opened:
+        for counter in list(_ACTIVE):
+            try:
+                counter._instrument(conn)
+            except Exception:  # noqa: S110 - a connection closed meanwhile: nothing to count
+                pass
+
+
+def _install_audit_hook() -> None:
+    """Install :func:`_on_audit` once (Python 3.10+ raise ``sqlite3.connect/handle``; elsewhere it never fires)."""
+    if not _HOOK["installed"] and hasattr(sys, "addaudithook"):
+        sys.addaudithook(_on_audit)
+        _HOOK["installed"] = True
 
 _LEADING_COMMENTS = re.compile(r"^(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)+", re.DOTALL)
 _STRING = r"'(?:[^']|'')*'"
@@ -213,6 +273,8 @@ class SentStatements:
         return total
 
     def __enter__(self) -> SentStatements:
+        _install_audit_hook()
+        _ACTIVE.append(self)
         event.listen(Pool, "connect", self._on_connect)
         event.listen(Pool, "checkout", self._on_checkout)
         for owner, name, wrapped in self._driver_connects():
@@ -221,6 +283,8 @@ class SentStatements:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
         while self._patched:
             owner, name, original = self._patched.pop()
             setattr(owner, name, original)
@@ -331,7 +395,11 @@ def _pg_result_chars(cursor: Any) -> int:
 
 def _measure_sqlite_result(database: str, sql: str) -> tuple[int, int]:
     """(rows, characters) a traced (so already expanded) SQLite statement returns, run again read-only."""
-    conn = _sqlite_connect(f"file:{database}?mode=ro", uri=True)
+    _LOCAL.unwatched = True  # the counter's own connection: not counted, even while a counter is active
+    try:
+        conn = _sqlite_connect(f"file:{database}?mode=ro", uri=True)
+    finally:
+        _LOCAL.unwatched = False
     try:
         rows = conn.execute(sql).fetchall()
     except sqlite3.Error:

@@ -352,8 +352,12 @@ def test(args: argparse.Namespace) -> None:
         say(f"notebooks on SQLite, lax: the committed outputs are of Python {PINNED_PYTHON}, this is {version}")
         validate_notebooks(bindir, env, strict=False)
     if pg:
-        say("notebooks on PostgreSQL (lax: plans and timings differ; verdicts and asserts still hold)")
+        redis = os.environ.get("PERFLAB_TEST_REDIS_URL")
+        say("notebooks on PostgreSQL" + (" and Redis" if redis else "")
+            + " (lax: plans and timings differ; verdicts and asserts still hold)")
         pg_env = {**env, "PERFLAB_DATABASE_URL": pg, "PERFLAB_SCHEMA": NOTEBOOK_SCHEMA}
+        if redis:  # the job queue (04) and the second cache level (10) then run on Redis for real
+            pg_env["PERFLAB_REDIS_URL"] = redis
         run(bindir / "perflab", "build", "--if-needed", env=pg_env)
         run(bindir / "python", *NBVAL, "--nbval-lax", "notebooks", env=pg_env)
 

@@ -169,6 +169,24 @@ def test_every_notebook_run_loads_the_leftover_process_check(monkeypatch: pytest
     assert all("-p tests.nbval_processes" in " ".join(c) for c in nbval_runs), nbval_runs
 
 
+def test_the_postgresql_run_of_the_chapters_uses_redis_when_tests_have_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With PERFLAB_TEST_REDIS_URL set, the PostgreSQL nbval run gets PERFLAB_REDIS_URL (04's queue, 10's L2)."""
+    envs: list[dict[str, str]] = []
+    monkeypatch.setattr(tasks, "run", lambda *args, env=None: envs.append(dict(env or {})) if "--nbval-lax" in
+                        [str(a) for a in args] else None)
+    monkeypatch.setattr(tasks, "setup", lambda *args, **kwargs: Path("bin"))
+    monkeypatch.setattr(tasks, "pins", lambda args: None)
+    monkeypatch.setattr(tasks, "setup_workshop", lambda bindir: None)
+    monkeypatch.setattr(tasks, "python_version", lambda bindir: tasks.PINNED_PYTHON)
+    monkeypatch.setenv("PERFLAB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/x")
+    monkeypatch.setenv("PERFLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
+    monkeypatch.delenv("PERFLAB_REDIS_URL", raising=False)
+    tasks.test(tasks.parser().parse_args(["test"]))
+    (pg_run,) = envs
+    assert pg_run["PERFLAB_DATABASE_URL"].startswith("postgresql://")
+    assert pg_run["PERFLAB_REDIS_URL"] == "redis://127.0.0.1:6379/3"
+
+
 @dataclass
 class Lab:
     base: str

@@ -499,7 +499,7 @@ def _check_concurrent_handler(learner_fn: Callable[..., Any], *, runs: int = 2, 
         try:
             value, seconds = run_in_own_loop(learner_fn, list(case.user_ids), FakeApi(Recorder(case, records, clock)),
                                              case.limit, loop_factory=loop_factory)
-        except TimeoutError as exc:
+        except (TimeoutError, asyncio.TimeoutError) as exc:  # two classes until Python 3.11
             return error_result(name, exc, f"it did not finish within {TIMEOUT_SECONDS:g} s: is every call awaited, "
                                            "and every Semaphore released (async with)?")
         except RuntimeError as exc:

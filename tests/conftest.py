@@ -207,3 +207,11 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         pytest.fail(f"PERFLAB_TEST_REDIS_URL={url} is set but unreachable: {exc}")
     return url
+
+
+def assert_failed_with_hint(result: Any, *fragments: str) -> None:
+    """A check's ❌ with a hint, whose message names each of ``fragments``."""
+    assert result.ok is False, result.message
+    assert " — hint: " in result.message and result.details["hint"]
+    for fragment in fragments:
+        assert fragment in result.message, result.message

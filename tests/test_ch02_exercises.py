@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from alternatives import ch02 as alternatives
 from cheats import ch02 as cheats
-from conftest import notebook_starters
+from conftest import assert_failed_with_hint, notebook_starters
 from sqlalchemy.engine import Engine
 
-from perflab.exercises import CheckResult, check
+from perflab.exercises import check
 from perflab.exercises.ch02 import orders_by_user_reference, product_ratings_reference, sample_user_ids
 from tools import nbtools
 
@@ -26,13 +26,6 @@ ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.
 def engine(request: pytest.FixtureRequest) -> Engine:
     """The small test dataset on SQLite, and on PostgreSQL when PERFLAB_TEST_POSTGRES_URL is set."""
     return request.getfixturevalue(request.param)
-
-
-def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
-    assert result.ok is False, result.message
-    assert " — hint: " in result.message and result.details["hint"]
-    for fragment in fragments:
-        assert fragment in result.message, result.message
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from alternatives import ch04 as alternatives
 from cheats import ch04 as cheats
-from conftest import notebook_starters
+from conftest import assert_failed_with_hint, notebook_starters
 from virtualtime import VirtualTimeLoop
 
 from perflab.exercises import CheckResult, check
@@ -40,13 +40,6 @@ SEEDS = (11, 12)
 
 def virtual_check(fn: Any, seeds: tuple[int, ...] = SEEDS) -> CheckResult:
     return check(ID, fn, seeds=seeds, loop_factory=VirtualTimeLoop)
-
-
-def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
-    assert result.ok is False, result.message
-    assert " — hint: " in result.message and result.details["hint"]
-    for fragment in fragments:
-        assert fragment in result.message, result.message
 
 
 @pytest.fixture(scope="module")

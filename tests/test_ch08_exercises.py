@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from alternatives import ch08 as alternatives
 from cheats import ch08 as cheats
-from conftest import notebook_starters
+from conftest import assert_failed_with_hint, notebook_starters
 
-from perflab.exercises import CheckResult, check
+from perflab.exercises import check
 from perflab.exercises.ch08 import (
     MAX_PROFILES,
     ProfileSource,
@@ -24,13 +24,6 @@ from tools import nbtools
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "08-memory.ipynb"
 Handler = Callable[[dict[str, Any]], Any]
-
-
-def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
-    assert result.ok is False, result.message
-    assert " — hint: " in result.message and result.details["hint"]
-    for fragment in fragments:
-        assert fragment in result.message, result.message
 
 
 def test_the_notebook_has_the_starter() -> None:

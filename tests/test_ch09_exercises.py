@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from alternatives import ch09 as alternatives
 from cheats import ch09 as cheats
-from conftest import notebook_starters
+from conftest import assert_failed_with_hint, notebook_starters
 from sqlalchemy.engine import Engine
 
 from perflab.exercises import CheckResult, check
@@ -51,13 +51,6 @@ def run_check(fn: Callable[..., Any], engine: Engine, floor: float = 0.0) -> Che
     result = check("09-one-index", fn, engine=engine, floor=floor, runs=2, seed=1)
     assert (catalog(engine), catalog(unseen_engine(engine)), schema_indexes()) == before, "the check left an index"
     return result
-
-
-def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
-    assert result.ok is False, result.message
-    assert " — hint: " in result.message and result.details["hint"]
-    for fragment in fragments:
-        assert fragment in result.message, result.message
 
 
 def test_the_solution_passes(engine: Engine) -> None:

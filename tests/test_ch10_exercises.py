@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from alternatives import ch10 as alternatives
 from cheats import ch10 as cheats
-from conftest import notebook_starters
+from conftest import assert_failed_with_hint, notebook_starters
 from sqlalchemy.engine import Engine
 
 from perflab import dataset
-from perflab.exercises import CheckResult, check
+from perflab.exercises import check
 from perflab.exercises.ch10 import make_user_endpoint_reference, request_mix, user_summary_reference
 from tools import nbtools
 
@@ -30,13 +30,6 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     yield engine
     alternatives.cleanup()
     assert dataset.fingerprint(engine) == before, "the check left the dataset changed"
-
-
-def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
-    assert result.ok is False, result.message
-    assert " — hint: " in result.message and result.details["hint"]
-    for fragment in fragments:
-        assert fragment in result.message, result.message
 
 
 def name(fn: Any) -> str:

@@ -12,12 +12,12 @@ import httpx
 import pytest
 from alternatives import ch11 as alternatives
 from cheats import ch11 as cheats
-from conftest import notebook_starters
+from conftest import assert_failed_with_hint, notebook_starters
 from sqlalchemy.engine import Engine
 
 from perflab import dataset
 from perflab.errors import PerflabError
-from perflab.exercises import CheckResult, check
+from perflab.exercises import check
 from perflab.exercises.ch11 import (
     LOAD_PRODUCTS,
     REFERENCE_FACTOR,
@@ -43,13 +43,6 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     yield engine
     cheats.reset()
     assert dataset.fingerprint(engine) == before, "the check left the dataset changed"
-
-
-def assert_failed_with_hint(result: CheckResult, *fragments: str) -> None:
-    assert result.ok is False, result.message
-    assert " — hint: " in result.message and result.details["hint"]
-    for fragment in fragments:
-        assert fragment in result.message, result.message
 
 
 def name(fn: Any) -> str:

@@ -667,3 +667,37 @@ def test_a_lazy_load_under_a_lazy_load_chains_the_fix(shop: Engine) -> None:
     hints = {s.attribute: s.hint.split(" ")[0] for s in log.suspects()}
     assert hints == {"User.orders": "`selectinload(User.orders)`",
                      "Order.items": "`selectinload(User.orders).selectinload(Order.items)`"}
+
+
+def test_a_statement_is_placed_on_the_innermost_learner_line_whatever_path_the_same_sql_took_before() -> None:
+    """The learner's line is cached per SQL by stack depth; another path to the same SQL must not reuse it.
+
+    ``text()`` reaches the driver through more SQLAlchemy frames than ``exec_driver_sql``. Sent first from
+    a plain line, it leaves a depth at which, on the shorter path, an outer learner frame sits right above
+    a library frame (``cached_property.__get__``), and that frame is not where the statement came from.
+    """
+    from functools import cached_property
+
+    engine = sa.create_engine("sqlite://")
+
+    class Report:
+        @cached_property
+        def inner(self) -> object:
+            return conn.exec_driver_sql("SELECT 42").all()  # the statement's line
+
+        @cached_property
+        def middle(self) -> object:
+            return self.inner
+
+        @cached_property
+        def outer(self) -> object:
+            return self.middle
+
+    inner_line = Report.inner.func.__code__.co_firstlineno + 2
+    with engine.connect() as conn, query_log(engine) as log:
+        conn.execute(sa.text("SELECT 42")).all()  # the same SQL, first from this line by the longer path
+        assert Report().outer == [(42,)]
+    sites = [s.site for s in log.statements if s.sql == "SELECT 42"]
+    assert len(sites) == 2 and sites[1] is not None
+    assert (sites[1].function, sites[1].lineno) == ("inner", inner_line)
+    engine.dispose()

@@ -59,7 +59,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from contextvars import ContextVar
-from types import TracebackType
+from types import CodeType, TracebackType
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import event
@@ -116,7 +116,7 @@ class Statement(NamedTuple):
 # --------------------------------------------------------------------------- where a statement came from
 
 _LIBRARY_FILES: dict[str, bool] = {}
-_DEPTHS: dict[str, int] = {}
+_DEPTHS: dict[str, tuple[int, CodeType]] = {}
 
 
 def _is_library(filename: str) -> bool:
@@ -132,28 +132,35 @@ def _site_key(skip: int, sql: str) -> tuple[str, int, str] | None:
     """(file, line, function) of the learner's innermost frame: :func:`perflab.callsite.user_frame`, made cheap.
 
     It runs once per statement. Walking up the stack creates a frame object per step, so it first
-    tries the depth at which the same SQL last found the learner's frame (checking that the frame
-    there is the learner's and the one below it is not); it keeps the library test per file name
-    and returns a tuple (a CallSite is built when the log is read).
+    tries the depth at which the same SQL last found the learner's frame. That shortcut is taken only
+    if the frame there is the learner's and the one below it is the very library function that called
+    the learner's code last time: the same SQL reached through a shallower path (a lazy load from a
+    cell rather than from a helper) can put some outer learner frame at that depth, and that frame is
+    not where the statement came from. It keeps the library test per file name and returns a tuple
+    (a CallSite is built when the log is read).
     """
-    depth = _DEPTHS.get(sql)
-    if depth is not None:
+    cached = _DEPTHS.get(sql)
+    if cached is not None:
+        depth, below = cached
         try:
             frame: Any = sys._getframe(depth)
             code = frame.f_code
-            if not _is_library(code.co_filename) and _is_library(sys._getframe(depth - 1).f_code.co_filename):
+            if not _is_library(code.co_filename) and sys._getframe(depth - 1).f_code is below:
                 return code.co_filename, frame.f_lineno, code.co_name
         except ValueError:  # a shallower stack than last time
             pass
     depth = skip
     frame = sys._getframe(skip)
+    below = frame.f_code
     while frame is not None:
         code = frame.f_code
         if not _is_library(code.co_filename):
-            if len(_DEPTHS) > 10_000:
-                _DEPTHS.clear()
-            _DEPTHS[sql] = depth
+            if depth > skip:  # the learner's own frame calling the driver: nothing to skip next time
+                if len(_DEPTHS) > 10_000:
+                    _DEPTHS.clear()
+                _DEPTHS[sql] = (depth, below)
             return code.co_filename, frame.f_lineno, code.co_name
+        below = code
         frame = frame.f_back
         depth += 1
     return None

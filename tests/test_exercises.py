@@ -611,3 +611,38 @@ def test_materialize_consumes_every_iterable_and_mapping_now() -> None:
     assert lazy.reads == 2
     assert value == {"m": {1: 10, 2: 20}, "i": [1, 4], "t": (3, [0, 1]), "s": {1}}
     assert type(value["m"]) is dict and type(value["t"][0]) is int
+
+
+def test_a_learner_function_that_rebinds_the_checkers_code_fails_and_the_code_is_put_back() -> None:
+    import perflab.exercises.ch06 as ch06
+
+    limit, helper = ch06.ALLOWED_GROWTH, ch06.find_duplicates_reference
+
+    def find_duplicates(items: list[int]) -> list[int]:
+        ch06.ALLOWED_GROWTH = 10**9  # any pair loop would now pass the growth test
+        ch06.find_duplicates_reference = lambda items: []
+        return sorted({x for x in items if items.count(x) > 1})
+
+    result = exercises.check("06-find-duplicates", find_duplicates)
+    assert not result.ok
+    assert "the course's own code was changed while the check ran" in result.message
+    assert "perflab.exercises.ch06.ALLOWED_GROWTH" in result.message
+    assert "leave perflab's modules as they are" in result.message
+    assert ch06.ALLOWED_GROWTH is limit and ch06.find_duplicates_reference is helper
+
+
+def test_a_name_rebound_to_a_module_is_the_import_system_not_a_rebinding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing ``perflab.explain`` for the first time binds the package's ``explain`` to the module."""
+    import types
+
+    from perflab.exercises.guard import Snapshot
+
+    package = types.ModuleType("perflab._guard_demo")
+    package.explain = len  # type: ignore[attr-defined]  # a function of the same name as a submodule
+    package.limit = 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "perflab._guard_demo", package)
+    snapshot = Snapshot.take()
+    package.explain = types.ModuleType("perflab._guard_demo.explain")  # type: ignore[attr-defined]
+    assert snapshot.rebound() == []
+    package.limit = 10**9  # type: ignore[attr-defined]
+    assert snapshot.rebound() == ["perflab._guard_demo.limit"]

@@ -23,6 +23,7 @@ from typing import Any
 
 from perflab.display import one_line
 from perflab.errors import PerflabError
+from perflab.exercises.guard import Snapshot
 from perflab.exercises.result import CheckResult, CheckStopped, failed, require, run_learner  # noqa: F401 (doctests)
 from perflab.exercises.values import check_result, describe_value  # noqa: F401
 
@@ -116,6 +117,7 @@ small input and compare with what you expect by hand
         result = failed(f"expected your function, got {describe_value(learner_fn)}",
                         f"pass the function itself, without calling it: check({exercise_id!r}, my_function)")
     else:
+        snapshot = Snapshot.take()
         try:
             result = ex.checker(learner_fn, **kwargs)
         except CheckStopped as stop:
@@ -129,6 +131,14 @@ small input and compare with what you expect by hand
             result = _checker_crashed(exc, first_hint)
         except Exception as exc:  # the learner's answer broke the comparison in an unforeseen way
             result = _checker_crashed(exc, first_hint)
+        finally:
+            rebound = snapshot.rebound()
+            snapshot.restore()
+        if rebound:
+            result = failed(f"{ex.id}: the course's own code was changed while the check ran "
+                            f"({', '.join(rebound[:3])}{', …' if len(rebound) > 3 else ''}), so its verdict "
+                            "means nothing; it is put back",
+                            "solve the exercise inside your function and leave perflab's modules as they are")
     result.details.setdefault("exercise", exercise_id)
     result.announce()
     return result

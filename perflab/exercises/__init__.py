@@ -7,7 +7,8 @@
 ...         (dups if x in seen else seen).add(x)
 ...     return list(dups)
 >>> check("06-find-duplicates", find_duplicates)  # doctest: +SKIP
-✅ find_duplicates finds the right duplicates, and 4x more input took 4.1x longer (about n^1.0, about linear)
+✅ find_duplicates finds the right duplicates, and 4x more input took 3.9x longer, 16x more input took 15.2x \
+longer (about n^1.0, about linear)
 
 The package, one job per module:
 

@@ -74,7 +74,7 @@ def test_cheats_fail(cheat: Any, fragment: str) -> None:
                          ids=[name(c) for c, _ in cheats.FIND_DUPLICATES_REAL_CLOCK])
 def test_cheats_fail_on_the_checks_own_clocks(cheat: Any, fragment: str) -> None:
     """The check as a notebook runs it. The pair loop on a worker thread is the process's CPU time (~16x for 4x
-    more items, 10x allowed); in a worker process it is none, but the caller waits: 300x to 700x the reference's
+    more items, 10x allowed); in a worker process it is none, but the caller waits: 240x to 680x the reference's
     wall-clock time at 2,000 items, 200x allowed, and 16 times more at 8,000 if it got that far. The half fix takes
     60x to 130x longer for 16x more items, 40x allowed; `items.count` per value about 16x for 4x more items."""
     try:

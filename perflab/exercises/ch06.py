@@ -37,7 +37,7 @@ ALLOWED_SLOWDOWN = 100
 #: The same in wall-clock time, for work sent to another process, which uses none of this process's CPU time
 #: while the caller waits for it: the pair loop in a worker process took 240x to 680x the reference at 2,000
 #: items, and about 1,700x at 8,000 when let through. Generous, because a busy machine stretches long calls more
-#: than short ones: correct answers measured 1x to about 80x on a loaded machine.
+#: than short ones: correct answers measured 1x to about 90x (an ORM session) on a loaded machine.
 ALLOWED_WALL_SLOWDOWN = 200
 
 FIRST_HINT = "Comparing every item with every other item is n² steps; one pass over the list is enough."

@@ -3,6 +3,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import types
 from collections.abc import Iterator, Mapping
 from sqlite3 import connect as bound_connect  # bound at import time, before any counting
 from typing import Any
@@ -18,6 +19,7 @@ from perflab.errors import PerflabError
 from perflab.exercises import (
     EXERCISES,
     CheckResult,
+    CheckStopped,
     check,
     check_complexity,
     check_query_count,
@@ -27,6 +29,7 @@ from perflab.exercises import (
     exercise,
     failed,
     hint,
+    kept_intact,
     materialize,
     passed,
     require,
@@ -337,6 +340,29 @@ def test_check_speedup_reports_a_raising_function() -> None:
 
     r = check_speedup(fast, lambda: None, floor=2, clock=FakeClock())
     assert_failed_with_hint(r, "fast raised ValueError: boom")
+
+
+def test_kept_intact_puts_back_what_the_body_rebinds_and_fails() -> None:
+    rules = types.ModuleType("rules")
+    rules.LIMIT, rules.REFERENCE = 10, sorted
+    with pytest.raises(CheckStopped) as stopped, kept_intact(rules, name="sneaky"):
+        rules.LIMIT = 1e9
+        del rules.REFERENCE
+        rules.EXTRA = 1
+        rules.__warningregistry__ = {}  # Python's own bookkeeping: not a change
+        raise CheckStopped(passed("the body's own result"))
+    assert stopped.value.result.message.startswith(
+        "❌ sneaky changed the check itself (rules.EXTRA, rules.LIMIT, rules.REFERENCE) — hint: ")
+    assert (rules.LIMIT, rules.REFERENCE, hasattr(rules, "EXTRA")) == (10, sorted, False)
+
+
+def test_kept_intact_lets_an_untouched_body_through() -> None:
+    rules = types.ModuleType("rules")
+    rules.LIMIT = 10
+    with kept_intact(rules, name="honest"):
+        assert rules.LIMIT == 10
+    with pytest.raises(CheckStopped, match="too slow"), kept_intact(rules, name="honest"):
+        raise CheckStopped(failed("too slow", "use a set"))
 
 
 def test_check_complexity_linear_and_quadratic() -> None:

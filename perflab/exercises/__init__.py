@@ -7,7 +7,8 @@
 ...         (dups if x in seen else seen).add(x)
 ...     return list(dups)
 >>> check("06-find-duplicates", find_duplicates)  # doctest: +SKIP
-✅ find_duplicates finds the right duplicates, and 4x more input took 4.1x longer (about n^1.0, about linear)
+✅ find_duplicates finds the right duplicates, and 4x more input took 3.9x longer, 16x more input took 15.2x \
+longer (about n^1.0, about linear)
 
 The package, one job per module:
 
@@ -16,7 +17,8 @@ The package, one job per module:
 - :mod:`~perflab.exercises.values`: value comparison (:func:`check_result`), generous about form;
 - :mod:`~perflab.exercises.dbapi`: statements counted at the DBAPI level, where a learner cannot hide them;
 - :mod:`~perflab.exercises.unseen`: a second, differently seeded dataset to run the learner's function on;
-- :mod:`~perflab.exercises.checks`: the building blocks (statements and rows, plans, speed, growth);
+- :mod:`~perflab.exercises.checks`: the building blocks (statements and rows, plans, speed, growth, a guard
+  against a learner's function that rewrites the check);
 - :mod:`~perflab.exercises.registry`: the exercises by id, :func:`check` and :func:`hint`;
 - ``chNN``: each chapter's checks, registered when ``check("NN-…")`` first asks for them.
 
@@ -41,7 +43,13 @@ The first hint is what a ❌ shows: it names the symptom ("it sends one query pe
 
 from __future__ import annotations
 
-from perflab.exercises.checks import check_complexity, check_query_count, check_speedup, check_uses_index
+from perflab.exercises.checks import (
+    check_complexity,
+    check_query_count,
+    check_speedup,
+    check_uses_index,
+    kept_intact,
+)
 from perflab.exercises.registry import EXERCISES, Exercise, Hint, check, exercise, hint
 from perflab.exercises.result import (
     CheckResult,
@@ -72,6 +80,7 @@ __all__ = [
     "exercise",
     "failed",
     "hint",
+    "kept_intact",
     "materialize",
     "passed",
     "require",

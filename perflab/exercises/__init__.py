@@ -17,9 +17,10 @@ The package, one job per module:
 - :mod:`~perflab.exercises.values`: value comparison (:func:`check_result`), generous about form;
 - :mod:`~perflab.exercises.dbapi`: statements counted at the DBAPI level, where a learner cannot hide them;
 - :mod:`~perflab.exercises.unseen`: a second, differently seeded dataset to run the learner's function on;
-- :mod:`~perflab.exercises.checks`: the building blocks (statements and rows, plans, speed, growth, a guard
-  against a learner's function that rewrites the check);
+- :mod:`~perflab.exercises.checks`: the building blocks (statements and rows, plans, speed, growth);
 - :mod:`~perflab.exercises.registry`: the exercises by id, :func:`check` and :func:`hint`;
+- :mod:`~perflab.exercises.guard`: what a learner's function rebinds in perflab while a check runs is
+  noticed (a ❌) and put back;
 - ``chNN``: each chapter's checks, registered when ``check("NN-…")`` first asks for them.
 
 How a chapter adds an exercise (a checker gets the learner's function plus the keywords given to
@@ -48,7 +49,6 @@ from perflab.exercises.checks import (
     check_query_count,
     check_speedup,
     check_uses_index,
-    kept_intact,
 )
 from perflab.exercises.registry import EXERCISES, Exercise, Hint, check, exercise, hint
 from perflab.exercises.result import (
@@ -80,7 +80,6 @@ __all__ = [
     "exercise",
     "failed",
     "hint",
-    "kept_intact",
     "materialize",
     "passed",
     "require",

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-import perflab.growth
 from perflab.display import fn_name
 from perflab.exercises import (
     CheckResult,
     check_result,
     exercise,
     failed,
-    kept_intact,
     materialize,
     passed,
     require,
@@ -147,8 +144,7 @@ def _check_find_duplicates(learner_fn: Callable[..., Any], *, sizes: tuple[int, 
         return failed(f"{name} is the course's reference solution, imported from perflab.exercises.ch06",
                       "write your own find_duplicates: the check compares it with this reference")
     rules = Rules.now()
-    with kept_intact(sys.modules[__name__], perflab.growth, name=name):
-        return _run_check(learner_fn, name, rules, sizes, budget, clock, seed)
+    return _run_check(learner_fn, name, rules, sizes, budget, clock, seed)  # check() puts back what it rebinds
 
 
 def _run_check(learner_fn: Callable[..., Any], name: str, rules: Rules, sizes: tuple[int, ...], budget: float,

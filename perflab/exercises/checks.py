@@ -13,15 +13,13 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from types import ModuleType
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from perflab.display import fn_name, one_line, plural
 from perflab.errors import PerflabError
 from perflab.exercises.dbapi import Sent, SentStatements
-from perflab.exercises.result import CheckResult, CheckStopped, error_result, failed, passed
+from perflab.exercises.result import CheckResult, error_result, failed, passed
 from perflab.exercises.values import materialize
 from perflab.growth import growth_name
 
@@ -216,42 +214,3 @@ def check_complexity(fn: Callable[[Any], Any], make_input: Callable[[int], Any],
     return failed(f"{label}: {text}; at most {limit:g}x allowed",
                   hint or "look for a loop inside a loop (or `x in some_list` inside a loop): a set or dict "
                   "lookup makes the inner step constant time", **details)
-
-
-@contextmanager
-def kept_intact(*modules: ModuleType, name: str) -> Iterator[None]:
-    """Run a check's body; if it rebinds a name of ``modules`` (a limit, the reference), undo that and fail.
-
-    >>> import types
-    >>> rules = types.ModuleType("rules"); rules.LIMIT = 10
-    >>> with kept_intact(rules, name="sneaky"):  # doctest: +ELLIPSIS
-    ...     rules.LIMIT = 1e9
-    Traceback (most recent call last):
-    perflab.exercises.result.CheckStopped: ❌ sneaky changed the check itself (rules.LIMIT) — hint: ...
-    >>> rules.LIMIT
-    10
-
-    The learner's function runs in the same process as the check, so it could raise the check's limits
-    or swap its reference for something slow; a change is put back (so later checks are not affected
-    either) and stops the check (:class:`CheckStopped`). New names are removed, except dunders such as
-    ``__warningregistry__`` that Python adds itself. Parameters: ``modules`` whose names the check relies
-    on; ``name`` of the learner's function, for the message.
-    """
-    before = [(module, dict(vars(module))) for module in modules]
-    try:
-        yield
-    finally:
-        changed = []
-        for module, names in before:
-            now = vars(module)
-            for key in [k for k in now if k not in names and not k.startswith("__")]:
-                changed.append(f"{module.__name__}.{key}")
-                del now[key]
-            for key, value in names.items():
-                if key not in now or now[key] is not value:
-                    changed.append(f"{module.__name__}.{key}")
-                    now[key] = value
-        if changed:
-            raise CheckStopped(failed(f"{name} changed the check itself ({', '.join(sorted(changed)[:3])})",
-                                      "a check your function can rewrite proves nothing: leave perflab's "
-                                      "names alone and make the function itself fast"))

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from perflab.display import one_line
+from perflab.display import fn_name, one_line
 from perflab.errors import PerflabError
 from perflab.exercises.guard import Snapshot
 from perflab.exercises.result import CheckResult, CheckStopped, failed, require, run_learner  # noqa: F401 (doctests)
@@ -135,10 +135,10 @@ small input and compare with what you expect by hand
             rebound = snapshot.rebound()
             snapshot.restore()
         if rebound:
-            result = failed(f"{ex.id}: the course's own code was changed while the check ran "
-                            f"({', '.join(rebound[:3])}{', …' if len(rebound) > 3 else ''}), so its verdict "
-                            "means nothing; it is put back",
-                            "solve the exercise inside your function and leave perflab's modules as they are")
+            result = failed(f"{fn_name(learner_fn)} changed the check itself ({', '.join(rebound[:3])}"
+                            f"{', …' if len(rebound) > 3 else ''}); it is put back",
+                            "a check your function can rewrite proves nothing: leave perflab's names alone and "
+                            "solve the exercise inside your function")
     result.details.setdefault("exercise", exercise_id)
     result.announce()
     return result

@@ -184,8 +184,8 @@ def _same_response(got: Any, expected: dict[str, Any]) -> bool:
 
 
 HINTS = (
-    "every request leaves something behind that nothing ever removes: compare two tracemalloc snapshots "
-    "taken a few thousand requests apart; the top lines show what is kept, then ask which object holds it",
+    "every request leaves something behind that nothing removes: after tracemalloc.start(10), take two snapshots "
+    "a few thousand requests apart; top_growth(before, after, within=make_handler) names your line that keeps it",
     "the cache key holds the request's id, so no entry is ever used twice: key the cache on what the "
     f"response depends on, and keep at most {MAX_PROFILES:,} entries",
     f"cache the profile with functools.lru_cache(maxsize={MAX_PROFILES}) on a function of user_id "

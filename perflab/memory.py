@@ -151,7 +151,7 @@ def top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, limit:
     Parameters:
         before, after: snapshots from ``tracemalloc.take_snapshot()``, the first taken earlier.
         limit: how many lines to return (the biggest growth first).
-        within: a function (or class) of yours: report lines of its file only.
+        within: a function of yours: report lines of its file only (its module, or its notebook cell).
     """
     import linecache
 
@@ -171,7 +171,7 @@ def top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, limit:
 
 
 def _file_of(obj: Callable[..., Any]) -> str:
-    """The file ``obj`` (a function, a class or a method) was defined in, as tracemalloc names it."""
+    """The file the function ``obj`` was defined in, as tracemalloc names it (a notebook cell has a file of its own)."""
     import inspect
 
     return inspect.getfile(inspect.unwrap(obj))

@@ -33,7 +33,8 @@ from perflab.exercises import (
     run_learner,
 )
 from perflab.exercises.ch02 import orders_by_user_reference, sample_user_ids
-from perflab.exercises.dbapi import SentStatements, is_probe
+from perflab.exercises.dbapi import SentStatements
+from perflab.exercises.probes import is_probe
 from perflab.exercises.registry import HINTS_SHOWN
 from perflab.schema import Order, User
 

@@ -71,6 +71,15 @@ def test_orders_per_user_cheats_fail(engine: Engine, cheat: Callable[..., Any], 
     assert_failed_with_hint(check("02-orders-per-user", cheat, engine=engine), *fragments)
 
 
+@pytest.mark.parametrize(("cheat", "fragments"), cheats.ORDERS_PER_USER_SQLITE,
+                         ids=[name(c) for c, _ in cheats.ORDERS_PER_USER_SQLITE])
+def test_orders_per_user_sqlite_cheats_fail(sqlite_engine: Engine, cheat: Callable[..., Any],
+                                            fragments: tuple[str, ...]) -> None:
+    ids = sample_user_ids(sqlite_engine)
+    assert dict(cheat(sqlite_engine, ids)) == orders_by_user_reference(sqlite_engine, ids)
+    assert_failed_with_hint(check("02-orders-per-user", cheat, engine=sqlite_engine), *fragments)
+
+
 def test_orders_per_user_bounds_the_rows(engine: Engine) -> None:
     def every_order(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
         result: dict[int, list[int]] = {uid: [] for uid in user_ids}
@@ -117,6 +126,14 @@ def test_loader_option_starter_fails_with_the_symptom_only(engine: Engine) -> No
 def test_loader_option_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragments: tuple[str, ...]) -> None:
     assert list(cheat(engine)) == product_ratings_reference(engine)  # right, only wasteful
     assert_failed_with_hint(check("02-loader-option", cheat, engine=engine), *fragments)
+
+
+@pytest.mark.parametrize(("cheat", "fragments"), cheats.LOADER_OPTION_SQLITE,
+                         ids=[name(c) for c, _ in cheats.LOADER_OPTION_SQLITE])
+def test_loader_option_sqlite_cheats_fail(sqlite_engine: Engine, cheat: Callable[..., Any],
+                                          fragments: tuple[str, ...]) -> None:
+    assert list(cheat(sqlite_engine)) == product_ratings_reference(sqlite_engine)
+    assert_failed_with_hint(check("02-loader-option", cheat, engine=sqlite_engine), *fragments)
 
 
 def test_loader_option_checks_the_result(engine: Engine) -> None:

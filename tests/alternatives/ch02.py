@@ -63,8 +63,31 @@ def orders_left_join(engine: Engine, user_ids: list[int]) -> dict[int, list[int]
     return result
 
 
+def _orders_in(user_ids: list[int]) -> sa.Select[Any]:
+    return sa.select(Order.user_id, Order.id).where(Order.user_id.in_(list(user_ids))).order_by(Order.id)
+
+
+def orders_orm_yield_per(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    """The ORM in pages of 500 rows: a server-side cursor on PostgreSQL."""
+    result: dict[int, list[int]] = {uid: [] for uid in user_ids}
+    with Session(engine) as session:
+        for uid, oid in session.execute(_orders_in(user_ids).execution_options(yield_per=500)):
+            result[uid].append(oid)
+    return result
+
+
+def orders_pandas_chunks(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+    """pandas reading in chunks of 200 rows (stream_results: a server-side cursor on PostgreSQL)."""
+    result: dict[int, list[int]] = {uid: [] for uid in user_ids}
+    with engine.connect() as conn:
+        for chunk in pd.read_sql(_orders_in(user_ids), conn, chunksize=200):
+            for uid, oid in chunk.itertuples(index=False):
+                result[int(uid)].append(int(oid))
+    return result
+
+
 ORDERS_PER_USER = [orders_sql_in, orders_orm_selectin, orders_pandas_string, orders_pairs_generator,
-                   orders_left_join]
+                   orders_left_join, orders_orm_yield_per, orders_pandas_chunks]
 
 # ------------------------------------------------------------------ 02-loader-option
 

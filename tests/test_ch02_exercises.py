@@ -80,6 +80,19 @@ def test_orders_per_user_sqlite_cheats_fail(sqlite_engine: Engine, cheat: Callab
     assert_failed_with_hint(check("02-orders-per-user", cheat, engine=sqlite_engine), *fragments)
 
 
+def test_orders_per_user_names_an_n_plus_one_only_when_a_statement_repeats(engine: Engine) -> None:
+    def three_different(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT count(*) FROM users")).all()
+            conn.execute(sa.text("SELECT count(*) FROM orders")).all()
+        return orders_by_user_reference(engine, user_ids)
+
+    result = check("02-orders-per-user", three_different, engine=engine)
+    assert_failed_with_hint(result, "sent 3 SQL statements, at most 2 allowed", "SELECT count(*) FROM users",
+                            "hint: the answer needs at most 2 statements")
+    assert "N+1" not in result.message and "one query per user" not in result.message
+
+
 def test_orders_per_user_bounds_the_rows(engine: Engine) -> None:
     def every_order(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
         result: dict[int, list[int]] = {uid: [] for uid in user_ids}

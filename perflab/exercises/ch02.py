@@ -82,7 +82,7 @@ def _check_orders_per_user(learner_fn: Callable[..., Any], *, engine: Engine,
         expected = orders_by_user_reference(db, ids)
         asked = asked or len(ids)
         counted = check_query_count(
-            partial(learner_fn, db, list(ids)), db, max_queries, name=name, hint=_ONE_PER_USER,
+            partial(learner_fn, db, list(ids)), db, max_queries, name=name, repeat_hint=_ONE_PER_USER,
             min_queries=min(1, len(ids)),  # the answer comes from the database (none asked: nothing to ask)
             max_rows=len(ids) + sum(map(len, expected.values())),
             rows_hint="it reads orders of other users too: let the database pick the orders of these users",
@@ -162,7 +162,7 @@ def _check_loader_option(learner_fn: Callable[..., Any], *, engine: Engine, max_
         expected = product_ratings_reference(db)
         reviews = sum(n for _, _, n, _ in expected)
         counted = check_query_count(
-            partial(learner_fn, db), db, max_queries, name=name, hint=_FIND_IT, show_sql=False, min_queries=1,
+            partial(learner_fn, db), db, max_queries, name=name, repeat_hint=_FIND_IT, show_sql=False, min_queries=1,
             max_rows=2 * len(expected) + reviews,
             rows_hint=f"it reads reviews of other products too: load only the reviews of these {len(expected)} "
                       "products",

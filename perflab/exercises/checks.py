@@ -55,8 +55,8 @@ def listed(statements: list[Sent], limit: int = 3) -> str:
 
 
 def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries: int, *, name: str | None = None,
-                      hint: str | None = None, min_queries: int = 0, max_rows: int | None = None,
-                      max_chars: int | None = None, rows_hint: str | None = None,
+                      hint: str | None = None, repeat_hint: str | None = None, min_queries: int = 0,
+                      max_rows: int | None = None, max_chars: int | None = None, rows_hint: str | None = None,
                       show_sql: bool = True) -> CheckResult:
     """Run ``fn()`` and count the SQL statements it sends, at the DBAPI level; fail above ``max_queries``.
 
@@ -73,11 +73,12 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
     ``statements`` (the :class:`~perflab.exercises.dbapi.Sent` ones counted), ``probes`` and, with
     ``max_rows`` or ``max_chars``, ``rows`` and ``chars``.
     Parameters: ``engine`` (unused, kept for old callers: all connections are watched); ``name`` of the
-    function in messages; ``hint`` for too many statements; ``min_queries`` (1: the answer must come
-    from the database; fewer fail with a hint of their own); ``max_rows`` the most rows the statements
-    may return and ``max_chars`` the most characters (the values' text length: bounds a whole table sent
-    as one long row), with ``rows_hint``;
-    ``show_sql`` False to name a repeated statement by its count only (when finding it is the exercise).
+    function in messages; ``hint`` for too many statements, ``repeat_hint`` instead when one of them
+    ran more than once (an N+1); ``min_queries`` (1: the answer must come from the database; fewer fail
+    with a hint of their own); ``max_rows`` the most rows the statements may return and ``max_chars``
+    the most characters (the values' text length: bounds a whole table sent as one long row), with
+    ``rows_hint``; ``show_sql`` False to name a repeated statement by its count only (when finding it is
+    the exercise).
     """
     label = name or fn_name(fn)
     with SentStatements() as sent:
@@ -94,11 +95,13 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
         top = repeated_shape(asked)
         if top is None:
             problem += "" if not show_sql else f": {listed(asked)}"
+            fix = hint or (f"the answer needs at most {plural(max_queries, 'statement')}: leave out what it does not "
+                           "need, or ask for it together")
         else:
             problem += f": `{top[0]}` ran {top[1]} times" if show_sql else f": one statement ran {top[1]} times"
             problem += " (an N+1)" if top[0].upper().startswith(("SELECT", "WITH")) and top[1] > 2 else ""
-        return failed(problem, hint or "load the related rows in one query instead of one query per item",
-                      **details)
+            fix = repeat_hint or hint or "load the related rows in one query instead of one query per item"
+        return failed(problem, fix, **details)
     if sent.hidden:
         problem, fix = sent.hidden[0]
         return failed(f"{label} {problem}", fix, **details)

@@ -147,6 +147,15 @@ def test_check_result_accepts_rows_and_numpy(sqlite_engine: Engine) -> None:
     assert_passed(check_result({1: np.int64(5)}, {1: 5}))
 
 
+def test_a_series_is_a_dict_where_a_dict_is_expected_and_a_list_elsewhere() -> None:
+    import pandas as pd
+
+    by_user = pd.Series({1: [12, 480], 2: []})
+    assert_passed(check_result(by_user, {1: [12, 480], 2: []}))
+    assert_passed(check_result(by_user, [[12, 480], []]))
+    assert "is missing 1 of 3 keys" in check_result(by_user, {1: [12, 480], 2: [], 3: []}).message
+
+
 def test_check_result_never_raises_on_odd_values() -> None:
     class Weird:
         def __eq__(self, other: object) -> bool:

@@ -3,7 +3,8 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from cheats import ch02 as cheats
 from conftest import assert_failed_with_hint, notebook_starters
 from sqlalchemy.engine import Engine
 
+from perflab import dataset
+from perflab.db import make_engine
 from perflab.exercises import check
 from perflab.exercises.ch02 import orders_by_user_reference, product_ratings_reference, sample_user_ids
 from tools import nbtools
@@ -26,6 +29,22 @@ ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.
 def engine(request: pytest.FixtureRequest) -> Engine:
     """The small test dataset on SQLite, and on PostgreSQL when PERFLAB_TEST_POSTGRES_URL is set."""
     return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def course_scale_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The course's own dataset (scale 1, seed 17), built for this module on SQLite and on PostgreSQL."""
+    schema = f"perflab_test_course_{uuid.uuid4().hex[:8]}"
+    if request.param == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path_factory.mktemp('course') / 'perflab.sqlite'}")
+    else:
+        engine = make_engine(request.getfixturevalue("pg_url"), schema=schema)
+    dataset.build(engine, 1, 17, progress=False)
+    yield engine
+    if request.param == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +123,13 @@ def test_orders_per_user_bounds_the_rows(engine: Engine) -> None:
 
     assert_failed_with_hint(check("02-orders-per-user", every_order, engine=engine), "rows from the database",
                             "reads orders of other users")
+
+
+@pytest.mark.parametrize(("exercise", "cheat", "fragments"), cheats.PACKED, ids=[e for e, _, _ in cheats.PACKED])
+def test_a_table_packed_into_one_row_fails_on_the_course_dataset(course_scale_engine: Engine, exercise: str,
+                                                                 cheat: Callable[..., Any],
+                                                                 fragments: tuple[str, ...]) -> None:
+    assert_failed_with_hint(check(exercise, cheat, engine=course_scale_engine), *fragments)
 
 
 # ------------------------------------------------------------------ 02-loader-option

@@ -144,7 +144,7 @@ def share_sweep(page: Callable[..., Any], loads: Mapping[str, Callable[..., Any]
           engine: Engine, remote: Engine, *, runs: int = 5) -> pd.DataFrame:
     """Each way of loading at each share read: :func:`cost`, with ``ms, local`` the best of ``runs`` interleaved runs.
 
-    >>> loads = {"lazy": lazy_users, "eager": eager_users}
+    >>> loads = {"lazy": lazy_users, "eager": eager_users}  # doctest: +SKIP
     >>> share_sweep(partial_page, loads, (0, 50, 100), engine, net)  # doctest: +SKIP
 
     The local costs of lazy and eager loading come close to each other near the crossover, where one

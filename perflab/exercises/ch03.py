@@ -466,7 +466,8 @@ def _check_pick_strategy(learner_fn: Callable[..., Any], *, engine: Engine, runs
     name = fn_name(learner_fn)
     tolerance = min(tolerance, TOLERANCE)
     if reuses(learner_fn, pick_strategy_reference):
-        return failed(f"{name} uses pick_strategy_reference, the check's own answer",
+        verb = "is" if learner_fn is pick_strategy_reference else "uses"
+        return failed(f"{name} {verb} pick_strategy_reference, the check's own answer",
                       "write your own picks: what does each page read, and what would each strategy send for it?")
     refused = _refuse_engine(engine)
     if refused is not None:

@@ -166,8 +166,8 @@ def stopped_clock(engine: Engine, check: Check) -> CheckResult:
 #: (cheat, fragments its ❌ must contain)
 CHEATS: list[tuple[Callable[[Engine, Check], CheckResult], tuple[str, ...]]] = [
     (first_fixed, ("1 of 3 picks", "regulars: joined", "rows sent, the page reads")),
-    (imported_reference, ("uses pick_strategy_reference",)),
-    (wrapped_reference, ("uses pick_strategy_reference",)),
+    (imported_reference, ("pick_strategy_reference is pick_strategy_reference, the check's own answer",)),
+    (wrapped_reference, ("pick_strategy uses pick_strategy_reference, the check's own answer",)),
     (sleeping_listener, ("left an event listener (ConnectionEvents.before_cursor_execute)",)),
     (latency_engine, ("10 ms of injected latency",)),
     (latency_injected_by_the_function, ("left injected latency (10 ms per round trip)",)),

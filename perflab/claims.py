@@ -172,7 +172,7 @@ _ALL = [
     # §4's pros and cons of lazy and eager loading (chapter 03). The book gives no figures: "saves memory"
     # and "faster initial load" are open-ended (any ratio above 1); "single query" is 1 statement where lazy
     # loading sends 1001 for 1000 users (the book's own count in §3).
-    _c("lazy_saves_memory", "lazy loading saves memory", 1, math.inf, "x eager/lazy peak memory", SECTION_4,
+    _c("lazy_saves_memory", "lazy loading saves memory", 1, math.inf, "x less memory than eager", SECTION_4,
        "Loading related rows only when they are read needs less memory than loading them all up front.",
        "Saves memory"),
     _c("lazy_initial_load", "lazy loading, faster initial load", 1, math.inf, "x faster than eager", SECTION_4,

@@ -269,7 +269,7 @@ def test_section_4_pros_and_cons_are_claims(key: str, low: float, high: float, b
 def test_open_ended_claim_figure_and_band() -> None:
     c = claim("lazy_saves_memory")
     assert c.is_open and not c.is_point
-    assert c.figure == ">1x eager/lazy peak memory"
+    assert c.figure == ">1x less memory than eager"
     assert c.band == (1, math.inf)
     assert not claim("n_plus_one").is_open
 

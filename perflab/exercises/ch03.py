@@ -16,7 +16,8 @@ values sent (rows × columns, counted by running each recorded statement again) 
 Only the choice may differ between the options: the check refuses an engine with injected latency (it
 prices the round trips itself) or a database other than the course's dataset (a small one brings the
 options closer together), and a function that leaves something behind that would change the
-measurement: an event listener, a thread, a process, a tracer, a patched function of the check.
+measurement: an event listener, a thread, a process, a tracer, a replaced page (``check()`` itself fails a
+function that rebinds the course's own names, such as this module's helpers).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from perflab.display import fn_name
@@ -331,7 +331,7 @@ class _Surroundings:
     threads: frozenset[int]
     processes: frozenset[int]
     tracers: tuple[int, ...]
-    names: dict[str, int]
+    patterns: dict[str, int]
 
 
 def _listeners(engine: Engine) -> set[tuple[str, int]]:
@@ -358,20 +358,15 @@ def _listeners(engine: Engine) -> set[tuple[str, int]]:
 
 
 def _surroundings(engine: Engine) -> _Surroundings:
-    import perflab.loading
-    import perflab.querylog
     from perflab.latency import current_latency
 
-    modules = (sys.modules[__name__], perflab.loading, perflab.querylog)
-    names = {f"{m.__name__}.{k}": id(v) for m in modules for k, v in vars(m).items() if not isinstance(v, ModuleType)}
-    names |= {f"PATTERNS[{k!r}]": id(v) for k, v in PATTERNS.items()}
     return _Surroundings(
         current_latency(engine),
         frozenset(_listeners(engine)),
         frozenset(t.ident or 0 for t in threading.enumerate() if t.is_alive()),
         frozenset(p.pid or 0 for p in multiprocessing.active_children()),
         tuple(id(f) for f in (sys.gettrace(), sys.getprofile(), threading.gettrace(), threading.getprofile())),
-        names,
+        {name: id(pattern) for name, pattern in PATTERNS.items()},
     )
 
 
@@ -389,9 +384,9 @@ def _left_behind(before: _Surroundings, after: _Surroundings) -> str | None:
         return "a process still running"
     if after.tracers != before.tracers:
         return "a trace or profile function"
-    changed = [name for name, was in before.names.items() if after.names.get(name) != was]  # new names do nothing
-    if changed:
-        return f"a replaced name ({changed[0]})"
+    changed = [name for name, was in before.patterns.items() if after.patterns.get(name) != was]
+    if changed:  # check() itself notices a rebound name of the course, not a dict changed in place
+        return f"a replaced page (PATTERNS[{changed[0]!r}])"
     return None
 
 

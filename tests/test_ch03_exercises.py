@@ -13,14 +13,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from alternatives import ch03 as alternatives
 from cheats import ch03 as cheats
-from conftest import TEST_SCALE, TEST_SEED, assert_failed_with_hint, notebook_starters
+from conftest import TEST_SCALE, TEST_SEED, LineClock, assert_failed_with_hint, notebook_starters
 from sqlalchemy.engine import Engine
 
 from perflab.errors import PerflabError
@@ -52,17 +51,11 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(request.param)
 
 
-class RunLines:
-    """A clock that counts the Python lines executed from one call to the next: the check calls it before and after
-    each timed run, so it traces the runs and nothing else."""
+class RunLines(LineClock):
+    """A LineClock that counts only from one call to the next: the check calls it before and after each timed run,
+    so it traces the runs and nothing else."""
 
-    def __init__(self) -> None:
-        self.lines, self.running = 0, False
-
-    def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "line":
-            self.lines += 1
-        return self._trace
+    running = False
 
     def __call__(self) -> float:
         self.running = not self.running

@@ -655,3 +655,24 @@ def test_a_name_rebound_to_a_module_is_the_import_system_not_a_rebinding(monkeyp
     assert snapshot.rebound() == []
     package.limit = 10**9  # type: ignore[attr-defined]
     assert snapshot.rebound() == ["perflab._guard_demo.limit"]
+
+
+def test_a_learner_function_that_patches_the_clocks_the_check_reads_fails() -> None:
+    import statistics
+    import time
+
+    clock, median = time.perf_counter, statistics.median
+
+    def find_duplicates(items: list[int]) -> list[int]:
+        time.perf_counter = time.process_time = lambda: 0.0  # every timing the same
+        statistics.median = lambda xs: 1.0
+        return sorted({x for x in items if items.count(x) > 1})
+
+    process_time = time.process_time
+    try:
+        result = exercises.check("06-find-duplicates", find_duplicates)
+    finally:
+        time.process_time = process_time
+    assert not result.ok and "changed the check itself (" in result.message
+    assert "time.perf_counter" in result.message or "statistics.median" in result.message
+    assert time.perf_counter is clock and statistics.median is median

@@ -119,6 +119,20 @@ def test_cheats_fail_with_a_hint(engine: Engine, cheat: Callable[[Engine], Any],
     assert fragment in result.message, result.message
 
 
+def test_every_users_count_sent_back_is_told_to_keep_five_in_the_database(engine: Engine) -> None:
+    sql = "SELECT user_id FROM orders GROUP BY user_id ORDER BY count(*) DESC, user_id"  # no LIMIT
+
+    def top_customers(engine: Engine) -> list[int]:
+        with engine.connect() as conn:
+            return [row.user_id for row in conn.execute(sa.text(sql)).fetchmany(5)]
+
+    assert top_customers(engine) == top_customers_reference(engine)
+    result = check("00-top-customers", top_customers, engine=engine)
+    assert_failed_with_hint(result)
+    assert "it sends back every user's count: keep five in the database" in result.message, result.message
+    assert "counts in Python" not in result.message, result.message
+
+
 def test_pandas_probes_are_not_counted_but_kept(engine: Engine) -> None:
     result = check("00-top-customers", alternatives.pandas_read_sql, engine=engine)
     assert result.ok and result.details["count"] == 1 and result.details["probes"] >= 1, result.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,18 @@ MAX_CHARS = 1_000
 _SYMPTOM = ("these are not the five users with the most orders: look at the order counts of the users it "
             "returns")
 _FETCHES = "it fetches every order's user and counts in Python: let the database count, sort and keep five"
+_ALL_GROUPS = "it sends back every user's count: keep five in the database"
+
+
+def _rows_hint(result: CheckResult) -> CheckResult:
+    """A ❌ for too many rows says what came back: every order (counted in Python) or every user's group."""
+    if result.ok or "rows" not in result.details:
+        return result
+    biggest = max(result.details["statements"], key=lambda s: s.rows or 0)
+    if not re.search(r"\bGROUP\s+BY\b", biggest.sql, re.IGNORECASE):
+        return result
+    return failed(result.details["problem"], _ALL_GROUPS,
+                  **{k: v for k, v in result.details.items() if k not in ("problem", "hint")})
 
 
 def _wrong_answer(got: Any, expected: Sequence[int], counts: dict[int, int], what: str) -> CheckResult:
@@ -113,11 +126,11 @@ def _check_top_customers(learner_fn: Callable[..., Any], *, engine: Engine, max_
     what = f"{name}(engine)"
     counted = None
     for db, where in both_datasets(engine):
-        counted = require(check_query_count(
+        counted = require(_rows_hint(check_query_count(
             partial(learner_fn, db), db, max_queries, name=name, min_queries=1, max_rows=MAX_ROWS,
             max_chars=MAX_CHARS, hint="one statement can count, sort and keep five: let the database do all three",
             rows_hint=_FETCHES,
-        ))
+        )))
         got, expected, counts = counted.details["value"], top_customers_reference(db), order_counts(db)
         got = conform(got, expected)
         if not _same_up_to_ties(got, expected, counts):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from perflab.display import fn_name, plural
 from perflab.exercises import CheckResult, check_query_count, check_result, exercise, failed, passed, require
 from perflab.exercises.unseen import UNSEEN_HINT, both_datasets
-from perflab.exercises.values import conform, short_repr
+from perflab.exercises.values import conform, materialize, plain, short_repr
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -45,6 +45,28 @@ def order_counts(engine: Engine) -> dict[int, int]:
     with engine.connect() as conn:
         rows = conn.execute(select(Order.user_id, func.count(Order.id)).group_by(Order.user_id))
         return {int(user_id): int(n) for user_id, n in rows}
+
+
+def _read_now(learner_fn: Callable[..., Any], db: Engine) -> Any:
+    """The learner's answer with each item read as a number now, while its statements are still counted.
+
+    An item that only asks the database when it is read (``int()``, ``==``) asks it here, not after counting
+    stopped; items that are not numbers (rows, text) stay as they are, for the ❌ to name.
+    """
+    value = plain(materialize(learner_fn(db)))  # NumPy and pandas containers too: their items are read here
+    if not isinstance(value, (list, tuple)):
+        return value
+    return type(value)(_as_number(u) for u in value)
+
+
+def _as_number(item: Any) -> Any:
+    if type(item) in (int, str, bool, float, tuple, list, dict) or item is None:
+        return item  # plain values: nothing of the learner's runs when they are read later
+    try:
+        number = int(item)
+    except (TypeError, ValueError, ArithmeticError):
+        return item
+    return int.__int__(number) if isinstance(number, int) else item
 
 
 def _same_up_to_ties(got: Any, expected: Sequence[int], counts: dict[int, int]) -> bool:
@@ -127,7 +149,7 @@ def _check_top_customers(learner_fn: Callable[..., Any], *, engine: Engine, max_
     counted = None
     for db, where in both_datasets(engine):
         counted = require(_rows_hint(check_query_count(
-            partial(learner_fn, db), db, max_queries, name=name, min_queries=1, max_rows=MAX_ROWS,
+            partial(_read_now, learner_fn, db), db, max_queries, name=name, min_queries=1, max_rows=MAX_ROWS,
             max_chars=MAX_CHARS, hint="one statement can count, sort and keep five: let the database do all three",
             rows_hint=_FETCHES,
         )))

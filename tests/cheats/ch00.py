@@ -326,6 +326,23 @@ def psycopg_copy(course: Engine) -> Callable[[Engine], list[int]] | None:
     return top_customers
 
 
+def answers_prepared_for_both_datasets(course: Engine) -> Callable[[Engine], list[int]]:
+    """Every order counted in Python ahead of the check, on the course's engine and on the unseen one perflab
+    hands out; the function sends a decoy and looks its answer up by engine (the course's for any other)."""
+    from perflab.exercises.unseen import unseen_engine
+
+    def slow(engine: Engine) -> list[int]:
+        with engine.connect() as conn:
+            return _top5(Counter(conn.scalars(sa.text("SELECT user_id FROM orders"))))
+
+    prepared = {id(e): slow(e) for e in (course, unseen_engine(course))}
+
+    def top_customers(engine: Engine) -> list[int]:
+        _decoy(engine)
+        return prepared.get(id(engine), prepared[id(course)])
+
+    return top_customers
+
 #: (cheat factory, a fragment its ❌ must contain)
 CHEATS = [
     (remembered, "sent no SQL statement"),
@@ -339,6 +356,7 @@ CHEATS = [
 
 #: (cheat factory, why the check cannot catch it): in-process limits, passing (tests mark them xfail)
 LIMITS = [
+    (answers_prepared_for_both_datasets, "the unseen dataset is one fixed seed, and unseen_engine() hands it out"),
     (attached_to_a_connection_opened_before, "a sqlite3 connection opened before counting started is not watched"),
     (copied_into_memory, "statements on an in-memory copy are counted, but their rows are not known"),
     (counted_in_a_subprocess, "another process's statements are not seen"),

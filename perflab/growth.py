@@ -10,6 +10,8 @@ and quadruples quadratic work (slope 2), on any machine. ``time_growth`` times o
 round after round at each size, so neither a memo nor a hard-coded answer can fake the slope. A constant
 cost added to every call flattens the slope, so ``time_growth`` can also time a baseline (a known good
 solution) on the same inputs: :attr:`Growth.slowdown` says how many times slower than it the function is.
+Each call's wall-clock time is kept too: work handed to another process (a pool, a server) uses none of
+this process's CPU time, but the caller still waits for it (:attr:`Growth.wall_slowdown`).
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ class Growth:
     seconds: tuple[tuple[float, ...], ...]
     #: The baseline's time on the same inputs, call for call (empty when no baseline was timed).
     baseline_seconds: tuple[tuple[float, ...], ...] = ()
+    #: The same calls' wall-clock times, the function's and the baseline's (empty when not recorded).
+    wall_seconds: tuple[tuple[float, ...], ...] = ()
+    baseline_wall_seconds: tuple[tuple[float, ...], ...] = ()
 
     @property
     def medians(self) -> tuple[float, ...]:
@@ -121,10 +126,16 @@ class Growth:
         Paired call by call, so a slow moment of the machine slows both. NaN without a baseline; inf
         when the baseline took no measurable time.
         """
-        if not self.baseline_seconds:
-            return math.nan
-        pairs = zip(self.seconds[-1], self.baseline_seconds[-1])
-        return statistics.median(t / base if base > 0 else math.inf for t, base in pairs)
+        return _paired_slowdown(self.seconds, self.baseline_seconds)
+
+    @property
+    def wall_slowdown(self) -> float:
+        """:attr:`slowdown` in wall-clock time: large where :attr:`slowdown` is small when the work ran elsewhere.
+
+        >>> Growth((10, 40), ((1.0,), (1.0,)), ((1.0,), (1.0,)), ((1.0,), (90.0,)), ((1.0,), (1.5,))).wall_slowdown
+        60.0
+        """
+        return _paired_slowdown(self.wall_seconds, self.baseline_wall_seconds)
 
     def __repr__(self) -> str:
         size_ratio = self.sizes[-1] / self.sizes[0]
@@ -132,9 +143,17 @@ class Growth:
                 f"(about n^{self.exponent:.1f}, {growth_name(self.exponent)})")
 
 
+def _paired_slowdown(seconds: tuple[tuple[float, ...], ...], baseline: tuple[tuple[float, ...], ...]) -> float:
+    """The median of time / baseline time, call by call, at the largest size (NaN without a baseline)."""
+    if not baseline:
+        return math.nan
+    pairs = zip(seconds[-1], baseline[-1])
+    return statistics.median(t / base if base > 0 else math.inf for t, base in pairs)
+
+
 def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], sizes: Sequence[int], *,
                 budget: float = 1.0, min_rounds: int = 3, max_rounds: int = 15,
-                clock: Callable[[], float] | None = None,
+                clock: Callable[[], float] | None = None, wall_clock: Callable[[], float] | None = None,
                 on_result: Callable[[int, Any, Any], None] | None = None,
                 baseline: Callable[[Any], Any] | None = None) -> Growth:
     """Call ``fn`` once on a fresh ``make_input(n)`` for each size, round after round, timing each call.
@@ -146,7 +165,8 @@ def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], size
     One untimed warm-up call comes first; the GC is off during each timed call. Rounds go on until
     ``min_rounds`` are done and ``budget`` seconds (wall time) have passed, or ``max_rounds`` are done.
     Parameters: ``fn`` takes one input; ``make_input(n)`` builds a new input of size ``n`` each time;
-    ``sizes`` growing sizes; ``clock`` (default :func:`cpu_clock`; tests pass a fake one); ``on_result``
+    ``sizes`` growing sizes; ``clock`` (default :func:`cpu_clock`; tests pass a fake one) and ``wall_clock``
+    (default ``time.perf_counter``), both read around every call; ``on_result``
     is called as ``on_result(n, input, result)`` after each timed call (to verify it, untimed);
     ``baseline`` a known good function, timed right after ``fn`` on a copy of the same input
     (see :attr:`Growth.slowdown`).
@@ -156,15 +176,16 @@ def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], size
         raise PerflabError(f"sizes must be two or more growing ints > 0, got {sizes!r}; e.g. (500, 2000)")
     if not 1 <= min_rounds <= max_rounds:
         raise PerflabError(f"need 1 <= min_rounds <= max_rounds, got {min_rounds} and {max_rounds}")
-    tick = clock or cpu_clock()
+    tick, wall = clock or cpu_clock(), wall_clock or time.perf_counter
 
-    def timed(call: Callable[[Any], Any], items: Any, bucket: list[float]) -> Any:
+    def timed(call: Callable[[Any], Any], items: Any, bucket: list[float], wall_bucket: list[float]) -> Any:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            start = tick()
+            start, wall_start = tick(), wall()
             result = call(items)
             bucket.append(tick() - start)
+            wall_bucket.append(wall() - wall_start)
         finally:
             if was_enabled:
                 gc.enable()
@@ -174,18 +195,25 @@ def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], size
     if baseline is not None:
         baseline(make_input(sizes[0]))
     times: list[list[float]] = [[] for _ in sizes]
+    walls: list[list[float]] = [[] for _ in sizes]
     base_times: list[list[float]] = [[] for _ in sizes]
+    base_walls: list[list[float]] = [[] for _ in sizes]
     deadline = time.perf_counter() + budget
     for done in range(max_rounds):
         if done >= min_rounds and time.perf_counter() > deadline:
             break
-        for n, bucket, base_bucket in zip(sizes, times, base_times):
+        for i, n in enumerate(sizes):
             items = make_input(n)
             spare = copy.copy(items) if baseline is not None else None
-            result = timed(fn, items, bucket)
+            result = timed(fn, items, times[i], walls[i])
             if on_result is not None:
                 on_result(n, items, result)
             if baseline is not None:
-                timed(baseline, spare, base_bucket)
-    return Growth(sizes, tuple(tuple(ts) for ts in times),
-                  tuple(tuple(ts) for ts in base_times) if baseline is not None else ())
+                timed(baseline, spare, base_times[i], base_walls[i])
+    if baseline is None:
+        return Growth(sizes, _frozen(times), wall_seconds=_frozen(walls))
+    return Growth(sizes, _frozen(times), _frozen(base_times), _frozen(walls), _frozen(base_walls))
+
+
+def _frozen(lists: list[list[float]]) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(ts) for ts in lists)

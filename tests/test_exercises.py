@@ -3,6 +3,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import types
 from collections.abc import Iterator, Mapping
 from sqlite3 import connect as bound_connect  # bound at import time, before any counting
 from typing import Any
@@ -33,7 +34,8 @@ from perflab.exercises import (
     run_learner,
 )
 from perflab.exercises.ch02 import orders_by_user_reference, sample_user_ids
-from perflab.exercises.dbapi import SentStatements, is_probe
+from perflab.exercises.dbapi import SentStatements
+from perflab.exercises.probes import is_probe
 from perflab.exercises.registry import HINTS_SHOWN
 from perflab.schema import Order, User
 
@@ -144,6 +146,15 @@ def test_check_result_accepts_rows_and_numpy(sqlite_engine: Engine) -> None:
     assert_passed(check_result(rows, expected[::-1]))
     assert_passed(check_result(np.array([3, 1, 2]), [1, 2, 3]))
     assert_passed(check_result({1: np.int64(5)}, {1: 5}))
+
+
+def test_a_series_is_a_dict_where_a_dict_is_expected_and_a_list_elsewhere() -> None:
+    import pandas as pd
+
+    by_user = pd.Series({1: [12, 480], 2: []})
+    assert_passed(check_result(by_user, {1: [12, 480], 2: []}))
+    assert_passed(check_result(by_user, [[12, 480], []]))
+    assert "is missing 1 of 3 keys" in check_result(by_user, {1: [12, 480], 2: [], 3: []}).message
 
 
 def test_check_result_never_raises_on_odd_values() -> None:
@@ -611,3 +622,36 @@ def test_materialize_consumes_every_iterable_and_mapping_now() -> None:
     assert lazy.reads == 2
     assert value == {"m": {1: 10, 2: 20}, "i": [1, 4], "t": (3, [0, 1]), "s": {1}}
     assert type(value["m"]) is dict and type(value["t"][0]) is int
+
+
+def test_a_learner_function_that_rebinds_the_checkers_code_fails_and_the_code_is_put_back() -> None:
+    import perflab.exercises.ch06 as ch06
+
+    limit, helper = ch06.ALLOWED_GROWTH, ch06.find_duplicates_reference
+
+    def find_duplicates(items: list[int]) -> list[int]:
+        ch06.ALLOWED_GROWTH = 10**9  # any pair loop would now pass the growth test
+        ch06.find_duplicates_reference = lambda items: []
+        return sorted({x for x in items if items.count(x) > 1})
+
+    result = exercises.check("06-find-duplicates", find_duplicates)
+    assert not result.ok
+    assert "find_duplicates changed the check itself (perflab.exercises.ch06.ALLOWED_GROWTH" in result.message
+    assert "leave perflab's names alone" in result.message
+    assert ch06.ALLOWED_GROWTH is limit and ch06.find_duplicates_reference is helper
+
+
+def test_a_name_rebound_to_a_module_is_the_import_system_not_a_rebinding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing ``perflab.explain`` for the first time binds the package's ``explain`` to the module."""
+
+    from perflab.exercises.guard import Snapshot
+
+    package = types.ModuleType("perflab._guard_demo")
+    package.explain = len  # type: ignore[attr-defined]  # a function of the same name as a submodule
+    package.limit = 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "perflab._guard_demo", package)
+    snapshot = Snapshot.take()
+    package.explain = types.ModuleType("perflab._guard_demo.explain")  # type: ignore[attr-defined]
+    assert snapshot.rebound() == []
+    package.limit = 10**9  # type: ignore[attr-defined]
+    assert snapshot.rebound() == ["perflab._guard_demo.limit"]

@@ -149,3 +149,31 @@ def test_slowdown_is_nan_without_a_baseline() -> None:
     clock = FakeClock()
     g = time_growth(Worker(clock, lambda n: 1e-6 * n), make_list, (10, 20), budget=0, clock=clock)
     assert math.isnan(g.slowdown) and g.baseline_seconds == ()
+
+
+def test_wall_time_shows_work_done_in_another_process() -> None:
+    """Work handed to another process moves the wall clock only: the CPU slowdown stays 1x, the wall-clock one not."""
+    cpu, wall = FakeClock(), FakeClock()
+
+    def elsewhere(items: list[int]) -> int:
+        cpu.advance(1e-6 * len(items))  # sending the list and reading the answer
+        wall.advance(1e-6 * len(items) + 1e-6 * len(items) ** 2)  # the other process's pair loop
+        return len(items)
+
+    def base(items: list[int]) -> int:
+        cpu.advance(1e-6 * len(items))
+        wall.advance(1e-6 * len(items))
+        return len(items)
+
+    g = time_growth(elsewhere, make_list, (100, 400), budget=0, min_rounds=2, max_rounds=2, clock=cpu,
+                    wall_clock=wall, baseline=base)
+    assert g.ratio == pytest.approx(4) and g.slowdown == pytest.approx(1)
+    assert [ts == pytest.approx((t,) * 2) for ts, t in zip(g.wall_seconds, (0.0101, 0.1604))] == [True, True]
+    assert [ts == pytest.approx((t,) * 2) for ts, t in zip(g.baseline_wall_seconds, (1e-4, 4e-4))] == [True, True]
+    assert g.wall_slowdown == pytest.approx(401)
+
+
+def test_wall_times_are_kept_without_a_baseline_too() -> None:
+    clock = FakeClock()
+    g = time_growth(Worker(clock, lambda n: 1e-6 * n), make_list, (10, 20), budget=0, clock=clock, wall_clock=clock)
+    assert g.wall_seconds == g.seconds and math.isnan(g.wall_slowdown) and g.baseline_wall_seconds == ()

@@ -7,7 +7,8 @@
 ...         (dups if x in seen else seen).add(x)
 ...     return list(dups)
 >>> check("06-find-duplicates", find_duplicates)  # doctest: +SKIP
-✅ find_duplicates finds the right duplicates, and 4x more input took 4.1x longer (about n^1.0, about linear)
+✅ find_duplicates finds the right duplicates, and 4x more input took 3.9x longer, 16x more input took 15.2x \
+longer (about n^1.0, about linear)
 
 The package, one job per module:
 
@@ -18,6 +19,8 @@ The package, one job per module:
 - :mod:`~perflab.exercises.unseen`: a second, differently seeded dataset to run the learner's function on;
 - :mod:`~perflab.exercises.checks`: the building blocks (statements and rows, plans, speed, growth);
 - :mod:`~perflab.exercises.registry`: the exercises by id, :func:`check` and :func:`hint`;
+- :mod:`~perflab.exercises.guard`: what a learner's function rebinds in perflab while a check runs is
+  noticed (a ❌) and put back;
 - ``chNN``: each chapter's checks, registered when ``check("NN-…")`` first asks for them.
 
 How a chapter adds an exercise (a checker gets the learner's function plus the keywords given to
@@ -41,7 +44,12 @@ The first hint is what a ❌ shows: it names the symptom ("it sends one query pe
 
 from __future__ import annotations
 
-from perflab.exercises.checks import check_complexity, check_query_count, check_speedup, check_uses_index
+from perflab.exercises.checks import (
+    check_complexity,
+    check_query_count,
+    check_speedup,
+    check_uses_index,
+)
 from perflab.exercises.registry import EXERCISES, Exercise, Hint, check, exercise, hint
 from perflab.exercises.result import (
     CheckResult,

@@ -21,8 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from perflab.display import one_line
+from perflab.display import fn_name, one_line
 from perflab.errors import PerflabError
+from perflab.exercises.guard import Snapshot
 from perflab.exercises.result import CheckResult, CheckStopped, failed, require, run_learner  # noqa: F401 (doctests)
 from perflab.exercises.values import check_result, describe_value  # noqa: F401
 
@@ -116,6 +117,7 @@ small input and compare with what you expect by hand
         result = failed(f"expected your function, got {describe_value(learner_fn)}",
                         f"pass the function itself, without calling it: check({exercise_id!r}, my_function)")
     else:
+        snapshot = Snapshot.take()
         try:
             result = ex.checker(learner_fn, **kwargs)
         except CheckStopped as stop:
@@ -129,6 +131,14 @@ small input and compare with what you expect by hand
             result = _checker_crashed(exc, first_hint)
         except Exception as exc:  # the learner's answer broke the comparison in an unforeseen way
             result = _checker_crashed(exc, first_hint)
+        finally:
+            rebound = snapshot.rebound()
+            snapshot.restore()
+        if rebound:
+            result = failed(f"{fn_name(learner_fn)} changed the check itself ({', '.join(rebound[:3])}"
+                            f"{', …' if len(rebound) > 3 else ''}); it is put back",
+                            "a check your function can rewrite proves nothing: leave perflab's names alone and "
+                            "solve the exercise inside your function")
     result.details.setdefault("exercise", exercise_id)
     result.announce()
     return result

@@ -189,7 +189,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     from perflab import dataset
     from perflab.config import settings
     from perflab.db import describe
-    from perflab.exercises.unseen import drop_unseen, unseen_schema
+    from perflab.exercises.unseen import drop_unseen
 
     with _engine(args.url) as engine:
         if not args.yes:
@@ -200,8 +200,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
                 return 1
         cfg = settings()
         dataset.reset(engine)
-        if drop_unseen(engine):
-            print(f"dropped the exercise checks' second dataset (schema {unseen_schema()})")
+        dropped = drop_unseen(engine)
+        if dropped:
+            print(f"dropped the exercise checks' second dataset (schema {', '.join(dropped)})")
         print(dataset.build(engine, cfg.scale, cfg.seed))
         return 0
 

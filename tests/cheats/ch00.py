@@ -343,6 +343,22 @@ def answers_prepared_for_both_datasets(course: Engine) -> Callable[[Engine], lis
 
     return top_customers
 
+def psycopg_connect_bound_before(course: Engine) -> Callable[[Engine], list[int]] | None:
+    """A decoy; every order on a connection opened with a psycopg ``connect`` bound before the check (PostgreSQL)."""
+    if course.dialect.name != "postgresql":
+        return None
+    from psycopg import connect as bound_pg_connect
+
+    def top_customers(engine: Engine) -> list[int]:
+        with engine.connect() as conn:
+            schema = conn.exec_driver_sql("SELECT current_schema()").scalar()  # a catalog probe: not counted
+            conn.exec_driver_sql("SELECT 1").scalar()
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with bound_pg_connect(url, options=f"-c search_path={schema}") as pg:
+            return _top5(Counter(u for (u,) in pg.execute("SELECT user_id FROM orders")))
+
+    return top_customers
+
 #: (cheat factory, a fragment its ❌ must contain)
 CHEATS = [
     (remembered, "sent no SQL statement"),
@@ -352,17 +368,19 @@ CHEATS = [
     (driver_behind_a_decoy, "sent 2 SQL statements"),
     (deserialized_into_memory, "sent 2 SQL statements"),  # deserialize's own ATTACH is counted
     (lazy_ids, "`SELECT 1`; `SELECT user_id FROM orders`"),  # the ids are read while statements are counted
+    (answers_prepared_for_both_datasets, "gives the course's answer on a second dataset"),  # made for the check
+    (copied_into_memory, "on an in-memory database (a copy of the data?)"),
+    (counted_in_a_subprocess, "ran work in another process"),
+    (connection_class_under_a_profiler, "opened a database connection while a profile function was set"),
+    (thread_with_a_profile_function, "opened a database connection while a profile function was set"),
+    (streamed_results, "`SELECT 1`; `SELECT user_id FROM orders`"),  # a server-side cursor's statement counts
+    (psycopg_stream, "`SELECT 1`; `SELECT user_id FROM orders`"),
+    (psycopg_copy, "`SELECT 1`; `COPY (SELECT user_id FROM orders) TO STDOUT`"),
 ]
 
-#: (cheat factory, why the check cannot catch it): in-process limits, passing (tests mark them xfail)
+#: (cheat factory, why the check cannot catch it): in-process limits, passing (tests mark them xfail), named in
+#: check_query_count's docstring
 LIMITS = [
-    (answers_prepared_for_both_datasets, "the unseen dataset is one fixed seed, and unseen_engine() hands it out"),
     (attached_to_a_connection_opened_before, "a sqlite3 connection opened before counting started is not watched"),
-    (copied_into_memory, "statements on an in-memory copy are counted, but their rows are not known"),
-    (counted_in_a_subprocess, "another process's statements are not seen"),
-    (connection_class_under_a_profiler, "the audit hook leaves a thread with a profile function alone"),
-    (thread_with_a_profile_function, "the audit hook leaves a thread with a profile function alone"),
-    (streamed_results, "PostgreSQL: a server-side cursor's statements are not counted"),
-    (psycopg_stream, "PostgreSQL: Cursor.stream is not counted"),
-    (psycopg_copy, "PostgreSQL: Cursor.copy is not counted"),
+    (psycopg_connect_bound_before, "a psycopg connect bound to another name before counting is not wrapped"),
 ]

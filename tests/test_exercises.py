@@ -283,6 +283,27 @@ def test_sent_statements_sees_psycopg_connections(pg_dataset_engine: Engine) -> 
     assert sent.rows() == 2 and sent.chars() == 4
 
 
+@pytest.mark.postgres
+def test_sent_statements_counts_psycopg_stream_and_copy_with_their_rows(pg_dataset_engine: Engine) -> None:
+    with SentStatements() as sent:
+        raw = pg_dataset_engine.raw_connection()
+        try:
+            cursor = raw.driver_connection.cursor()
+            streamed = list(cursor.stream("SELECT id FROM users WHERE id <= 12"))
+            with cursor.copy("COPY (SELECT id FROM users WHERE id <= 10) TO STDOUT") as copy:
+                copied = list(copy.rows())
+            with cursor.copy("COPY (SELECT id FROM users WHERE id <= 3) TO STDOUT") as copy:
+                chunks = [bytes(chunk) for chunk in copy]
+        finally:
+            raw.close()
+    assert len(streamed) == 12 and len(copied) == 10 and chunks == [b"1\n", b"2\n", b"3\n"]
+    assert [s.sql for s in sent.asked] == ["SELECT id FROM users WHERE id <= 12",
+                                           "COPY (SELECT id FROM users WHERE id <= 10) TO STDOUT",
+                                           "COPY (SELECT id FROM users WHERE id <= 3) TO STDOUT"]
+    assert [s.rows for s in sent.asked] == [12, 10, 3]
+    assert sent.chars() == len("".join(map(str, range(1, 13)))) + len("".join(map(str, range(1, 11)))) + 6
+
+
 @pytest.mark.parametrize("name", ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)])
 def test_sent_statements_measures_the_characters_returned(request: pytest.FixtureRequest, name: str) -> None:
     engine: Engine = request.getfixturevalue(name)

@@ -1,5 +1,6 @@
 """The checks' second dataset leaves nothing behind: its SQLite folder goes with the kernel, `perflab reset` drops
-its PostgreSQL schema (and a kernel that finds it gone builds it again)."""
+its PostgreSQL schema (and a kernel that finds it gone builds it again); one made for a single check is new to
+that check and gone after it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from jupyter_client.manager import start_new_kernel
 
 from perflab.cli import main
+from perflab.dataset import fingerprint
 from perflab.db import make_engine
 from perflab.exercises import unseen
 
@@ -67,6 +69,57 @@ def test_perflab_reset_drops_the_unseen_schema_and_a_kernel_builds_it_again(
         assert unseen.drop_unseen(engine)
         engine.dispose()
     assert "perflab_unseen_2719" not in schemas(pg_url)
+
+
+def counts(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {table: conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for table in ("users", "orders", "order_items")}
+
+
+def test_each_check_gets_an_unseen_dataset_of_its_own_and_nothing_of_it_stays(sqlite_engine: sa.Engine) -> None:
+    seen = []
+    for _ in range(2):
+        datasets = list(unseen.both_datasets(sqlite_engine))  # the loop runs to its end: the second is removed
+        (course, where), (other, other_where) = datasets
+        assert course is sqlite_engine and where == "" and other_where == unseen.UNSEEN_WHERE
+        path = Path(str(other.url.database))
+        assert path.parent.name.startswith("perflab-unseen-") and not path.parent.exists()
+        seen.append(path)
+    assert seen[0] != seen[1]
+
+
+def test_a_check_that_stops_half_way_removes_its_unseen_dataset_too(sqlite_engine: sa.Engine) -> None:
+    loop = unseen.both_datasets(sqlite_engine)
+    next(loop)
+    other, _ = next(loop)
+    assert counts(other)["users"] == 200  # there while the check runs, at the unseen scale
+    folder = Path(str(other.url.database)).parent
+    del loop  # the check raised: its loop is dropped
+    assert not folder.exists()
+
+
+def test_unseen_datasets_of_two_checks_differ(sqlite_engine: sa.Engine) -> None:
+    with unseen.fresh_unseen(sqlite_engine) as first, unseen.fresh_unseen(sqlite_engine) as second:
+        assert fingerprint(first) != fingerprint(second)  # seeded at random, each
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_checks_own_schema_is_dropped_after_it_and_by_reset(
+        pg_url: str, pg_engine: sa.Engine) -> None:
+    with unseen.fresh_unseen(pg_engine) as other:
+        assert other.dialect.name == "postgresql" and counts(other)["users"] == 200
+        with other.connect() as conn:
+            schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+        assert schema.startswith(unseen.CHECK_SCHEMA_PREFIX) and schema in schemas(pg_url)
+    assert schema not in schemas(pg_url)
+
+    left = f"{unseen.CHECK_SCHEMA_PREFIX}1"  # as a kernel stopped half-way through a check leaves it
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{left}"')
+    admin.dispose()
+    assert left in unseen.drop_unseen(pg_engine) and left not in schemas(pg_url)
 
 
 def schemas(url: str) -> set[str]:

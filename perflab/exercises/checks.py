@@ -63,13 +63,21 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
     >>> check_query_count(lambda: orders_by_user_reference(engine, [1, 2, 3]), engine, 2)  # doctest: +SKIP
     ✅ orders_by_user_reference sent 1 SQL statement (at most 2 allowed)
 
-    Every statement any connection sends while ``fn`` runs counts, whichever engine or raw connection
-    it goes through; catalog probes (pandas' table-name check) and BEGIN/COMMIT do not. What ``fn``
-    returns is consumed before counting stops (see :func:`~perflab.exercises.values.materialize`: any
-    iterable or mapping, at every level). It fails closed where it cannot count: work started in another
-    process, a connection opened unwatched or whose counter was switched off (see
+    Every statement a connection opened or handed out by a pool while ``fn`` runs sends counts,
+    whichever engine, raw connection or psycopg cursor method (``execute``, ``stream``, ``copy``, a
+    server-side cursor) it goes through; catalog probes (pandas' table-name check) and BEGIN/COMMIT do
+    not. What ``fn`` returns is consumed before counting stops (see
+    :func:`~perflab.exercises.values.materialize`: any iterable or mapping, at every level); a value
+    read later (an object whose ``int()`` queries) is the checker's to read inside ``fn`` (chapter 00
+    does). It fails closed where it cannot count: work started in another process, a connection opened
+    while a profiler's function was set or whose counter was switched off (see
     :class:`~perflab.exercises.dbapi.SentStatements`), and, with a bound on rows or characters, a
-    statement whose result cannot be measured. ``details`` holds ``count``, ``value`` (consumed),
+    statement whose result cannot be measured (an in-memory copy of the data, a temporary view).
+    What it does not see, in-process limits that pass (tests/cheats/ch00.py ``LIMITS``): a ``sqlite3``
+    connection opened before counting started and kept outside any pool (ATTACHing the course's file
+    there), a psycopg ``connect`` bound to another name before, other drivers (psycopg2, asyncpg, apsw)
+    and psycopg's ``AsyncConnection``; code in the same process can always reach the counter itself.
+    ``details`` holds ``count``, ``value`` (consumed),
     ``statements`` (the :class:`~perflab.exercises.dbapi.Sent` ones counted), ``probes`` and, with
     ``max_rows`` or ``max_chars``, ``rows`` and ``chars``.
     Parameters: ``engine`` (unused, kept for old callers: all connections are watched); ``name`` of the
@@ -111,6 +119,10 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
                       **details)
     if max_rows is not None or max_chars is not None:
         unknown = sent.unmeasured()
+        if unknown is not None and unknown.backend == "sqlite" and not unknown.database:
+            return failed(f"{label} ran {listed([unknown])} on an in-memory database (a copy of the data?), whose "
+                          "rows the check cannot count", "query the database through the engine your function is "
+                          "given, not a copy of it", **details)
         if unknown is not None:
             return failed(f"{label} sent a statement whose rows the check cannot count: {listed([unknown])}",
                           "the check runs each statement again on a connection of its own to count what it "

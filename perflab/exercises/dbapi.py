@@ -34,7 +34,8 @@ engine or a plain ``sqlite3`` cursor would get past it. While it is active, this
 
 SQLite connections with ``set_trace_callback``; PostgreSQL ones with counting psycopg cursor classes, for
 client cursors (``cursor_factory``) and server-side ones (``server_cursor_factory``: ``stream_results``, the
-ORM's ``yield_per``), whose rows are counted as they are fetched.
+ORM's ``yield_per``), whose rows are counted as they are fetched; a client cursor's ``stream`` and ``copy``
+(``COPY ... TO STDOUT``) are counted too, their rows as they are read.
 
 The code under count can switch a counter off (``set_trace_callback(None)``, the original
 ``cursor_factory`` put back); two cross-checks catch that:
@@ -73,7 +74,8 @@ import sqlite3
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -405,10 +407,55 @@ class SentStatements:
                 return result
 
             methods: dict[str, Any] = {"execute": execute, "executemany": executemany}
-            if server:
-                methods.update(_fetch_counters(base))
+            methods.update(_fetch_counters(base) if server else _stream_and_copy_counters(base, record))
             self._cursor_classes[base, server] = type(f"Counting{base.__name__}", (base,), methods)
         return self._cursor_classes[base, server]
+
+
+def _stream_and_copy_counters(base: Any, record: Callable[[Sent], None]) -> dict[str, Any]:
+    """Client cursor methods that send SQL without ``execute``: ``stream`` and ``copy``, counted with their rows.
+
+    ``stream`` yields the rows one by one, ``copy`` hands out a :class:`psycopg.Copy` whose ``read`` and
+    ``read_row`` return the data of a ``COPY ... TO STDOUT`` (one row each): both add what they hand over to
+    the statement's :class:`Sent`, as a server-side cursor's fetches do.
+    """
+    def sent_by(cur: Any, query: Any, params: Any) -> Sent:
+        sent = Sent(_sql_text(query, cur), params, 0, chars=0, backend="postgresql", connection=id(cur.connection))
+        record(sent)
+        return sent
+
+    def stream(cur: Any, query: Any, params: Any = None, **kwargs: Any) -> Iterator[Any]:
+        sent = sent_by(cur, query, params)  # counted when called, before the first row is asked for
+
+        def rows() -> Iterator[Any]:
+            for row in base.stream(cur, query, params, **kwargs):
+                _received(sent, [row])
+                yield row
+
+        return rows()
+
+    @contextmanager
+    def copy(cur: Any, statement: Any, params: Any = None, **kwargs: Any) -> Iterator[Any]:
+        sent = sent_by(cur, statement, params)
+        with base.copy(cur, statement, params, **kwargs) as copying:
+            read, read_row = copying.read, copying.read_row
+
+            def counted_read() -> Any:
+                data = read()
+                if data:
+                    _received(sent, [(bytes(data),)])  # one row of text, as COPY sends it
+                return data
+
+            def counted_read_row() -> Any:
+                row = read_row()
+                if row is not None:
+                    _received(sent, [row])
+                return row
+
+            copying.read, copying.read_row = counted_read, counted_read_row  # rows() and iter() call these
+            yield copying
+
+    return {"stream": stream, "copy": copy}
 
 
 def _fetch_counters(base: Any) -> dict[str, Any]:
@@ -416,8 +463,7 @@ def _fetch_counters(base: Any) -> dict[str, Any]:
     def fetched(cur: Any, rows: list[Any]) -> list[Any]:
         sent = getattr(cur, "_perflab_sent", None)
         if sent is not None:
-            sent.rows += len(rows)
-            sent.chars += sum(_text_length(value) for row in rows for value in _values(row))
+            _received(sent, rows)
         return rows
 
     def fetchone(cur: Any) -> Any:
@@ -437,6 +483,12 @@ def _fetch_counters(base: Any) -> dict[str, Any]:
         return row
 
     return {"fetchone": fetchone, "fetchmany": fetchmany, "fetchall": fetchall, "__next__": next_row}
+
+
+def _received(sent: Sent, rows: list[Any]) -> None:
+    """Add rows a cursor handed over (fetched, streamed, copied) to its statement's rows and characters."""
+    sent.rows = (sent.rows or 0) + len(rows)
+    sent.chars = (sent.chars or 0) + sum(_text_length(value) for row in rows for value in _values(row))
 
 
 def _values(row: Any) -> Iterable[Any]:

@@ -303,8 +303,8 @@ def _check_python_work(learner_fn: Callable[..., Any], fresh: Callable[[int], pd
             work = _counted(learner_fn, fresh(n), name, tools)
         if work.stopped:
             rows_text = f"{n:,} row{'s' if n != 1 else ''}"
-            return failed(f"{name}(items) was stopped after {INSTRUCTION_LIMIT:,} Python instructions on {rows_text}, "
-                          "where a vectorized version runs a few thousand whatever the rows", HINTS[0],
+            return failed(f"{name}(items) was stopped after {INSTRUCTION_LIMIT:,} Python instructions on {rows_text}; "
+                          "a vectorized version runs a few tens of thousands at most, whatever the rows", HINTS[0],
                           instructions=(work.instructions,), counted_rows=(n,))
     small, large = work, _counted(learner_fn, fresh(rows[1]), name, tools)
     if not large.stopped and _per_row(small, large, rows) > MAX_PER_ROW:  # once more: a one-off cost, not a loop?

@@ -92,7 +92,7 @@ def test_a_function_replaced_before_or_during_the_check_is_named(monkeypatch: py
 
 
 def test_the_starter_fails_on_its_count_with_the_first_hint() -> None:
-    result = check("07-vectorize", notebook_starters(NOTEBOOK)["line_totals"])
+    result = check("07-vectorize", notebook_starters(NOTEBOOK, line_total=line_total)["line_totals"])
     assert_failed_with_hint(result, "was stopped after 300,000 Python instructions on 1,000 rows",
                             "It still works one row at a time")
     assert "np.where" not in result.message

@@ -29,7 +29,7 @@ def test_a_fixed_cost_is_counted_once_not_scaled(rows: Any) -> None:
     clock = FakeClock()
     estimate = extrapolate(per_row(clock, fixed=0.01, each=1e-5), rows, clock=clock)
     assert estimate.median == pytest.approx(0.01 + 1e-5 * 50_000)  # 0.51 s; scaling 1,000 rows by 50 says 1.0 s
-    assert estimate.runs >= 3 and estimate.name == "work (from 1,000 and 10,000 rows)"
+    assert estimate.runs >= 3 and estimate.name == "work (from 1,000 and 5,000 rows)"
 
 
 def test_sizes_must_grow_within_the_rows() -> None:

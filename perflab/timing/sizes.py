@@ -3,7 +3,7 @@ over sizes with the size where one starts beating another.
 
 >>> est = extrapolate(lambda xs: [x * 2 for x in xs], list(range(20_000)), budget=0.02)
 >>> est.name, est.runs >= 3
-('<lambda> (from 1,000 and 10,000 rows)', True)
+('<lambda> (from 1,000 and 5,000 rows)', True)
 >>> s = Sweep((1, 10, 100), {"python": (1e-6, 2e-6, 9e-6), "numpy": (3e-6, 3e-6, 4e-6)})
 >>> s.crossover("numpy", "python")
 100
@@ -28,7 +28,7 @@ def _first(rows: Any, n: int) -> Any:
     return rows.iloc[:n] if hasattr(rows, "iloc") else rows[:n]
 
 
-def extrapolate(fn: Callable[[Any], Any], rows: Any, sizes: tuple[int, int] = (1_000, 10_000), *,
+def extrapolate(fn: Callable[[Any], Any], rows: Any, sizes: tuple[int, int] = (1_000, 5_000), *,
                 budget: float = 0.3, runs: int = 3, clock: Clock = time.perf_counter) -> Measurement:
     """Estimate ``fn(rows)`` from timing ``fn`` on the first ``sizes[0]`` and ``sizes[1]`` rows.
 

@@ -260,8 +260,8 @@ def _left_running(before: set[threading.Thread], name: str) -> CheckResult:
     """A failure if a thread started since ``before`` is still running: the result was returned unfinished."""
     left = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
     if left:
-        return failed(f"{name}(items) returned while a thread it started ({left[0]}) was still running: its totals "
-                      "were not ready", "finish the work before returning: a thread left filling the result is "
+        return failed(f"{name}(items) returned before its totals were ready: a thread it started ({left[0]}) was "
+                      "still running", "finish the work before returning: a thread left filling the result is "
                       "not counted")
     return passed("no thread left running")
 

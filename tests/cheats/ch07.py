@@ -191,7 +191,7 @@ VECTORIZE = [
     (memo_table, "runs Python code for every row"),
     (memo_rect, "was stopped after 300,000 Python instructions"),
     (memo_unique, "runs Python code for every row"),
-    (background_thread, "returned while a thread it started"),
+    (background_thread, "returned before its totals were ready"),  # a thread still running, or done too late
     (worker_thread, "left its work to another thread"),
     (frame_peek, "runs Python code for every row"),
     (patch_checker, "perflab.exercises.ch07.python_loop is not the one the check came with"),

@@ -17,6 +17,7 @@ tracing turned off).
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections.abc import Callable
@@ -29,7 +30,13 @@ _settrace, _gettrace, _get_ident = sys.settrace, sys.gettrace, threading.get_ide
 _thread_settrace, _thread_gettrace = threading.settrace, threading.gettrace
 #: While a call is counted: (its thread's id, what to call when that thread switches tracing). Read by the hook.
 _watching: tuple[int, Callable[[str], None]] | None = None
-_hooked = False
+
+
+@functools.cache
+def _install_audit_hook() -> None:
+    """An audit hook cannot be removed: one for the process, idle while nothing is counted. (Cached rather
+    than a module flag, so no name of this module is rebound while a check runs: check()'s guard watches them.)"""
+    sys.addaudithook(_audit)
 
 
 class _Stopped(BaseException):
@@ -76,7 +83,7 @@ def count_python_work(fn: Callable[..., Any], /, *args: Any, limit: int | None =
     the counting is switched off). Parameters: ``fn`` and its arguments; ``limit`` the most instructions
     before the call is interrupted (a runaway loop costs at most that; None: no limit).
     """
-    global _watching, _hooked
+    global _watching
     if _watching is not None:
         raise RuntimeError("count_python_work is already counting a call; counts cannot be nested")
     cap = sys.maxsize if limit is None else limit
@@ -126,9 +133,7 @@ def count_python_work(fn: Callable[..., Any], /, *args: Any, limit: int | None =
             instructions += 1
         return other
 
-    if not _hooked:  # an audit hook cannot be removed: one for the process, idle while nothing is counted
-        sys.addaudithook(_audit)
-        _hooked = True
+    _install_audit_hook()
     previous, previous_thread = _gettrace(), _thread_gettrace()
     value, stopped = None, False
     _thread_settrace(thread)

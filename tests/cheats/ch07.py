@@ -194,7 +194,7 @@ VECTORIZE = [
     (background_thread, "returned before its totals were ready"),  # a thread still running, or done too late
     (worker_thread, "left its work to another thread"),
     (frame_peek, "runs Python code for every row"),
-    (patch_checker, "perflab.exercises.ch07.python_loop is not the one the check came with"),
+    (patch_checker, "changed the check itself (perflab.exercises.ch07.python_loop)"),  # check()'s guard names it first
     (untraced_loop, "switched off the check's count of Python instructions (sys.settrace)"),
     (untraced_frame, "switched off the check's count of Python instructions (frame.f_trace_opcodes)"),
 ]

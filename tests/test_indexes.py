@@ -71,7 +71,7 @@ def test_scratch_index_exists_inside_and_is_gone_after(engine: Engine) -> None:
         assert name == index_name("orders", ["user_id", "created_at"])
         assert ("orders", name, ("user_id", "created_at")) in list_indexes(engine)
         with engine.connect() as conn:  # the planner sees it
-            from perflab.explain import explain
+            from perflab.plans import explain
 
             plan = explain(conn, "SELECT id FROM orders WHERE user_id = :u AND created_at > :d",
                            {"u": 3, "d": "2024-01-01"})

@@ -124,7 +124,7 @@ def _uses(engine: Engine, ix: str, days: list[date], where: str, columns: tuple[
     """Require the report's plan to *search* the index (SQLite: SEARCH, not a SCAN that walks all of it)."""
     from sqlalchemy import text
 
-    from perflab.explain import explain
+    from perflab.plans import explain
 
     if columns[0] != FILTERED and FILTERED in columns[0]:
         require(failed(f"your index {ix} starts with the expression {columns[0]}, and the report compares "

@@ -1,10 +1,15 @@
-"""Tests for perflab.explain: plans on SQLite and PostgreSQL, index use and full scans."""
+"""Tests for perflab.plans (``perflab.explain``): plans on SQLite and PostgreSQL, index use and full scans."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from perflab.db import make_engine
 from perflab.errors import PerflabError
-from perflab.explain import Plan, explain
+from perflab.plans import Plan, explain
 from perflab.schema import Base, Order, User
 
 WHEN = datetime(2024, 1, 1, 12, 0, 0)
@@ -216,3 +221,41 @@ def test_postgres_without_analyze_has_no_execution_time(pg_engine: Engine) -> No
     plan = explain(pg_engine, BY_USER, {"u": 1}, analyze=False)
     assert plan.execution_ms is None
     assert "actual time" not in plan.text
+
+
+# ----------------------------------------------------------------------------- the package's name
+
+
+AFTER_A_CHECK = textwrap.dedent("""
+    import sys
+
+    import sqlalchemy as sa
+
+    import perflab
+    import perflab.plan_notes
+
+    engine = sa.create_engine(f"sqlite:///{sys.argv[1]}")
+
+    def add_index(engine):
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE INDEX ix_o_c ON orders (created_at)")
+
+    perflab.check("09-one-index", add_index, engine=engine, floor=0, runs=1)  # imports the plan module
+    perflab.plan_notes.execution_ms(engine, "SELECT count(*) FROM orders")  # so does this
+    import perflab.plans  # and a learner may
+    from perflab.exercises.ch09 import REPORT
+
+    plan = perflab.explain(engine, REPORT, {"start": "2024-03-01", "end": "2024-03-02"})
+    print("explain:", callable(perflab.explain), plan.full_scan("orders"))
+""")
+
+
+def test_perflab_explain_stays_callable_once_its_module_is_imported(sqlite_path: Path, tmp_path: Path) -> None:
+    """In a fresh kernel: the setup, then straight to the exercise's check (which imports the module that holds
+    explain), then perflab.explain as its hint says: the package's function, not a module of the same name."""
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": root, "TMPDIR": str(tmp_path)}  # the unseen dataset goes to tmp_path
+    done = subprocess.run([sys.executable, "-c", AFTER_A_CHECK, str(sqlite_path)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "explain: True True", done.stdout

@@ -1,7 +1,7 @@
 """EXPLAIN for SQLite and PostgreSQL: the database's plan for a query, and whether it uses an index.
 
 >>> import sqlalchemy as sa
->>> from perflab.explain import explain
+>>> from perflab.plans import explain
 >>> engine = sa.create_engine("sqlite://")
 >>> with engine.begin() as conn:
 ...     _ = conn.exec_driver_sql("CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INT, status TEXT)")
@@ -24,6 +24,9 @@ buffers and the execution time. ``Seq Scan on t`` reads the whole table; ``Index
 ``Index Only Scan`` and ``Bitmap Index Scan`` use an index. PostgreSQL chooses by cost: on a small
 table, or when a filter matches a large share of the rows, a sequential scan is often the right
 choice even when an index exists.
+
+The module is ``perflab.plans``, not ``perflab.explain``: importing a submodule binds its name on the
+package, and a module named ``explain`` would replace the function ``perflab.explain`` the chapters call.
 """
 
 from __future__ import annotations

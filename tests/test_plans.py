@@ -102,6 +102,38 @@ def test_filter_on_status_is_a_full_scan_until_indexed(shop: Engine) -> None:
     assert explain(shop, BY_STATUS, {"s": RARE}).full_scan("orders")
 
 
+def test_a_name_that_needs_quotes_is_reported_as_created(shop: Engine) -> None:
+    """PostgreSQL's EXPLAIN prints "IX_Orders_Status" in quotes; the plan names the index as it was created."""
+    with shop.begin() as conn:
+        conn.exec_driver_sql('CREATE INDEX "IX_Orders_Status" ON orders (status)')
+    try:
+        plan = explain(shop, BY_STATUS, {"s": RARE})
+        assert plan.indexes == ["IX_Orders_Status"], plan.text
+        assert plan.uses_index("IX_Orders_Status") and plan.uses_index("ix_orders_status")
+        assert "uses index IX_Orders_Status" in plan.summary
+    finally:
+        with shop.begin() as conn:
+            conn.exec_driver_sql('DROP INDEX "IX_Orders_Status"')
+
+
+@pytest.mark.postgres
+def test_postgres_names_with_spaces_and_quotes(pg_shop: Engine) -> None:
+    with pg_shop.begin() as conn:
+        conn.exec_driver_sql('CREATE TABLE "Order ""Log""" (id int PRIMARY KEY, status text)')
+        conn.exec_driver_sql('INSERT INTO "Order ""Log""" SELECT g, \'paid\' FROM generate_series(1, 5000) AS g')
+        conn.exec_driver_sql('CREATE INDEX "by status ""x""" ON "Order ""Log""" (status)')
+        conn.exec_driver_sql('ANALYZE "Order ""Log"""')
+    try:
+        scan = explain(pg_shop, 'SELECT * FROM "Order ""Log""" AS "L o g" WHERE id > :n', {"n": 0})
+        assert scan.scans == [('Order "Log"', "L o g")], scan.text
+        assert scan.full_scan('Order "Log"') and scan.full_scan("L o g")
+        search = explain(pg_shop, 'SELECT * FROM "Order ""Log""" WHERE status = :s', {"s": "refunded"})
+        assert search.indexes == ['by status "x"'], search.text
+    finally:
+        with pg_shop.begin() as conn:
+            conn.exec_driver_sql('DROP TABLE "Order ""Log"""')
+
+
 def test_select_statements_are_explained_as_sent(shop: Engine) -> None:
     plan = explain(shop, sa.select(Order).where(Order.user_id == 7, Order.created_at >= WHEN))
     assert plan.uses_index("ix_orders_user_id"), plan.text

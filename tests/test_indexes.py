@@ -17,6 +17,7 @@ from perflab.indexes import (
     list_indexes,
     scratch_index,
     scratch_table,
+    stored_columns,
 )
 
 ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)]
@@ -56,6 +57,38 @@ def test_list_indexes_sees_expression_indexes_and_index_sql_makes_them_again(eng
             conn.exec_driver_sql("DROP INDEX IF EXISTS ix_test_day")
     with pytest.raises(PerflabError, match="no index named 'ix_test_day'"):
         index_sql(engine, "ix_test_day")
+
+
+def held_by(engine: Engine, definition: str) -> tuple[str, ...]:
+    """stored_columns of an index made from ``definition`` (dropped again)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE INDEX ix_test_held ON orders {definition}")
+    try:
+        return stored_columns(engine, "ix_test_held")
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP INDEX ix_test_held")
+
+
+@pytest.mark.parametrize(("definition", "held"), [
+    ("(created_at DESC, status)", ("created_at", "status")),
+    ("(created_at, (status || '|' || user_id))", ("created_at", "status", "user_id")),
+    ("(created_at, (\"status\" || 'user_id' || [total_cents]))", ("created_at", "status", "total_cents")),
+    ("(created_at) WHERE status = 'paid'", ("created_at",)),
+], ids=["keys", "expression", "quoted-and-literal", "partial"])
+def test_stored_columns_counts_what_an_index_holds(engine: Engine, definition: str, held: tuple[str, ...]) -> None:
+    if engine.dialect.name == "postgresql":
+        definition = definition.replace("[total_cents]", "total_cents::text").replace("|| user_id", "|| user_id::text")
+    assert held_by(engine, definition) == held
+    with pytest.raises(PerflabError, match="no index named 'ix_test_held'"):
+        stored_columns(engine, "ix_test_held")
+
+
+@pytest.mark.postgres
+def test_stored_columns_counts_include_and_whole_row_references(pg_dataset_engine: Engine) -> None:
+    assert held_by(pg_dataset_engine, "(created_at) INCLUDE (status, total_cents, id)") == (
+        "created_at", "status", "total_cents", "id")
+    assert held_by(pg_dataset_engine, "((orders))") == ("id", "user_id", "status", "created_at", "total_cents")
 
 
 def test_drop_scratch_drops_a_scratch_expression_index(engine: Engine) -> None:

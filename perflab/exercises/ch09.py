@@ -6,12 +6,15 @@
 
 The learner writes ``add_index(engine)``, which creates one index. The check runs it on the course's
 dataset and on a second one the notebook never showed, then requires, on each: exactly one new
-index, of at most :data:`MAX_COLUMNS` columns (every index is paid for on every INSERT and UPDATE: an
-index on every column is not a fix), a plan for the report (on days the check picks at random) that
-uses it, and, on the course's dataset, the report at least :data:`FLOOR` times faster with it than
-without. Every index the learner's function created is dropped afterwards, passed or not: indexes are
-read from the catalog (:func:`perflab.indexes.list_indexes`), so an expression index is counted and dropped
-too. An ORM-style answer, ``sa.Index("ix", Order.created_at).create(bind=engine)``, attaches its Index to
+index and no other change to the schema, an index holding at most :data:`MAX_COLUMNS` columns (every
+index is paid for on every INSERT and UPDATE: an index on every column is not a fix; ``INCLUDE`` columns
+and the columns an expression reads are held too, see :func:`perflab.indexes.stored_columns`), a plan
+for the report (on days the check picks at random) that uses it, and, on the course's dataset, the
+report at least :data:`FLOOR` times faster with it than without. Every index the learner's function
+created is dropped afterwards, passed or not, and anything else it did to the schema is undone at once
+(:mod:`perflab.catalog`: a dropped course index made again, an added table, trigger or ANALYZE's
+``sqlite_stat1`` dropped). Indexes are read from the catalog, so an expression index is counted and
+dropped too. An ORM-style answer, ``sa.Index("ix", Order.created_at).create(bind=engine)``, attaches its Index to
 the course's shared ``Base.metadata``: the check builds the second dataset before it calls the learner's
 function (so that build does not create the learner's index first), and afterwards removes every Index the
 learner attached to those tables (each table's ``indexes`` is what it was before), so a later
@@ -81,27 +84,59 @@ def _drop(engine: Engine, names: list[str]) -> None:
 
 def _new_index(learner_fn: Callable[..., Any], engine: Engine, where: str, name: str,
                created: list[tuple[Engine, str]]) -> tuple[str, tuple[str, ...]]:
-    """Run the learner's function on ``engine``; the one index it created, as (name, columns)."""
-    from perflab.indexes import list_indexes
+    """Run the learner's function on ``engine``; the one index it created, as (name, key columns).
 
-    before = set(list_indexes(engine))
-    run_learner(learner_fn, engine, name=name,
-                hint="run it in a cell of its own to see the full error (an index that already exists? "
-                     "the check drops yours after each run)")
-    new = sorted(set(list_indexes(engine)) - before)
-    created.extend((engine, ix) for _table, ix, _cols in new)
+    Whatever else it changed in the schema is undone at once, and fails the check: an index it dropped or
+    replaced is made again from its definition, a table, view, trigger or function it added is dropped
+    (SQLite's ``ANALYZE`` adds a table, ``sqlite_stat1``, whose statistics change later plans).
+    """
+    from perflab.catalog import compare, named, schema_objects, undo
+    from perflab.indexes import list_indexes, stored_columns
+
+    before = schema_objects(engine)
+    try:
+        run_learner(learner_fn, engine, name=name,
+                    hint="run it in a cell of its own to see the full error (an index that already exists? "
+                         "the check drops yours after each run)")
+    finally:
+        change = compare(before, schema_objects(engine))
+        new = change.new_indexes()
+        created.extend((engine, ix) for ix in new)
+        undo(engine, before, change, keep=tuple(new))
+    if change.removed or change.changed:
+        harmed = [f"{verb} {named(keys)}" for verb, keys in (("dropped", change.removed), ("changed", change.changed))
+                  if keys]
+        undone = all(kind == "index" for kind, _name, _on in change.removed + change.changed)
+        require(failed(f"{name}(engine) {' and '.join(harmed)}{where}: "
+                       + ("the check made it again as it was" if undone else
+                          "the dataset needs a rebuild (perflab reset --yes, in a terminal)"),
+                       "add one index and leave everything else as it is: other queries rely on the indexes "
+                       "that are there, and every chapter on the tables"))
+    others = [key for key in change.added if key[0] != "index"]
+    if others:
+        stats = any(n.startswith("sqlite_stat") for _kind, n, _on in others)
+        require(failed(f"{name}(engine) also created {named(others)}{where} (dropped again): the exercise allows "
+                       "one index and nothing else",
+                       "leave out ANALYZE: on SQLite it stores statistics (sqlite_stat1) that change the plan of "
+                       "every later query in the chapter" if stats else
+                       "a table or trigger kept up to date on every write slows every write too, and the dataset "
+                       "must stay as the chapter found it: create the index only"))
     if not new:
         require(failed(f"{name}(engine) created no index{where}",
                        "read the report's plan with perflab.explain: which table does it scan, and which column "
                        "of the WHERE clause would let it jump to the rows it needs?"))
     if len(new) > 1:
-        require(failed(f"{name}(engine) created {len(new)} indexes{where} ({', '.join(ix for _t, ix, _c in new)}); "
+        require(failed(f"{name}(engine) created {len(new)} indexes{where} ({', '.join(new)}); "
                        "the exercise allows one",
                        "every index costs time on each INSERT and UPDATE: find the one the report needs"))
-    table, ix, columns = new[0]
-    if len(columns) > MAX_COLUMNS:
-        require(failed(f"your index {ix} has {len(columns)} columns ({', '.join(columns)}); the write budget is "
-                       f"{MAX_COLUMNS}",
+    ix = new[0]
+    stored = stored_columns(engine, ix)
+    columns = {other: cols for _table, other, cols in list_indexes(engine)}.get(ix, stored)
+    if len(stored) > MAX_COLUMNS:
+        why = " (a column in INCLUDE or inside an expression is held, and counted, too)" if set(stored) - set(
+            columns) else ""
+        require(failed(f"your index {ix} holds {len(stored)} columns ({', '.join(stored)}); the write budget is "
+                       f"{MAX_COLUMNS}{why}",
                        "an index on every column makes every INSERT and UPDATE maintain a copy of the whole row: "
                        "index what the WHERE clause filters on"))
     return ix, columns

@@ -342,6 +342,32 @@ def scratch_table(engine: object, source: str, *, rows: bool = True, name: str |
             table.drop(conn, checkfirst=True)
 
 
+def scratch_objects(engine: object) -> list[str]:
+    """The scratch indexes (on tables that are not scratch copies) and scratch tables there are now, sorted.
+
+    >>> import sqlalchemy as sa
+    >>> from perflab.schema import Base
+    >>> engine = sa.create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> with scratch_table(engine, "orders") as copy, scratch_index(engine, "users", "country"):
+    ...     scratch_objects(engine)
+    ['scratch_ix_users_country', 'scratch_orders']
+    >>> scratch_objects(engine)
+    []
+
+    A chapter ends with ``assert not scratch_objects(engine)``: every scratch block closed.
+
+    Parameters:
+        engine: the Engine (or a Connection/Session bound to it).
+    """
+    target = engine_of(engine)
+    names = [name for table, name, _columns in list_indexes(target)
+             if name.startswith(SCRATCH_PREFIX) and not table.startswith(SCRATCH_PREFIX)]
+    with target.connect() as conn:
+        names += [t for t in sa.inspect(conn).get_table_names() if t.startswith(SCRATCH_PREFIX)]
+    return sorted(names)
+
+
 def drop_scratch(engine: object) -> list[str]:
     """Drop every scratch index and table (names starting with ``scratch_``) and return their names.
 
@@ -356,19 +382,14 @@ def drop_scratch(engine: object) -> list[str]:
         engine: the Engine (or a Connection/Session bound to it).
     """
     target = engine_of(engine)
-    dropped = []
-    for table, name, _columns in list_indexes(target):
-        if name.startswith(SCRATCH_PREFIX) and not table.startswith(SCRATCH_PREFIX):
-            with target.begin() as conn:
-                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {_identifier(name, 'index name')}")
-            dropped.append(name)
+    found = scratch_objects(target)
     with target.connect() as conn:
-        tables = [t for t in sa.inspect(conn).get_table_names() if t.startswith(SCRATCH_PREFIX)]
-    for table in tables:
+        tables = set(sa.inspect(conn).get_table_names())
+    for name in found:
         with target.begin() as conn:
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_identifier(table, 'table name')}")
-        dropped.append(table)
-    return dropped
+            kind = "TABLE" if name in tables else "INDEX"
+            conn.exec_driver_sql(f"DROP {kind} IF EXISTS {_identifier(name, f'{kind.lower()} name')}")
+    return found
 
 
 def index_columns(engine: object, index: str) -> tuple[str, tuple[str, ...]]:

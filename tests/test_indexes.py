@@ -16,6 +16,7 @@ from perflab.indexes import (
     index_sql,
     list_indexes,
     scratch_index,
+    scratch_objects,
     scratch_table,
     stored_columns,
 )
@@ -179,8 +180,9 @@ def test_drop_scratch_removes_leftovers_and_nothing_else(engine: Engine) -> None
         conn.exec_driver_sql("CREATE INDEX scratch_ix_left_over ON orders (status)")
         conn.exec_driver_sql("CREATE TABLE scratch_left_over (id INTEGER PRIMARY KEY)")
         conn.exec_driver_sql("CREATE INDEX scratch_ix_on_leftover ON scratch_left_over (id)")
+    assert scratch_objects(engine) == ["scratch_ix_left_over", "scratch_left_over"]
     assert sorted(drop_scratch(engine)) == ["scratch_ix_left_over", "scratch_left_over"]
-    assert list_indexes(engine) == before and drop_scratch(engine) == []
+    assert list_indexes(engine) == before and drop_scratch(engine) == [] and scratch_objects(engine) == []
 
 
 def test_the_dataset_is_unchanged_after_all_of_it(engine: Engine) -> None:

@@ -130,6 +130,15 @@ def test_analyze_on_postgres_leaves_nothing_in_the_schema(pg_dataset_engine: Eng
     assert run_check(cheats.analyze_too, pg_dataset_engine).ok
 
 
+def test_rewriting_the_budget_fails_and_is_put_back(sqlite_engine: Engine) -> None:
+    import perflab.indexes
+
+    counter = perflab.indexes.stored_columns
+    assert_failed_with_hint(run_check(cheats.blind_budget, sqlite_engine), "changed the check itself",
+                            "perflab.indexes.stored_columns", "leave perflab's names alone")
+    assert perflab.indexes.stored_columns is counter
+
+
 def test_several_indexes_fail(engine: Engine) -> None:
     assert_failed_with_hint(run_check(cheats.one_index_per_column, engine), "created 3 indexes", "allows one")
 

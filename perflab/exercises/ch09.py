@@ -31,8 +31,13 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text
+
+from perflab.catalog import compare, named, schema_objects, undo
 from perflab.display import fn_name
 from perflab.exercises import CheckResult, exercise, failed, passed, require, run_learner
+from perflab.indexes import index_sql, list_indexes, stored_columns
+from perflab.plans import explain
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -60,8 +65,6 @@ def daily_report(engine: Engine, day: date) -> list[tuple[str, int, int]]:
     >>> daily_report(engine, date(2024, 3, 1))  # doctest: +SKIP
     [('delivered', 14, 250312), ('paid', 1, 19900), ...]
     """
-    from sqlalchemy import text
-
     params = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
     with engine.connect() as conn:
         return [tuple(row) for row in conn.execute(text(REPORT), params)]
@@ -92,9 +95,6 @@ def _new_index(learner_fn: Callable[..., Any], engine: Engine, where: str, name:
     replaced is made again from its definition, a table, view, trigger or function it added is dropped
     (SQLite's ``ANALYZE`` adds a table, ``sqlite_stat1``, whose statistics change later plans).
     """
-    from perflab.catalog import compare, named, schema_objects, undo
-    from perflab.indexes import list_indexes, stored_columns
-
     before = schema_objects(engine)
     try:
         run_learner(learner_fn, engine, name=name,
@@ -159,10 +159,6 @@ def _schema_indexes_kept() -> Iterator[None]:
 
 def _uses(engine: Engine, ix: str, days: list[date], where: str, columns: tuple[str, ...]) -> None:
     """Require the report's plan to *search* the index (SQLite: SEARCH, not a SCAN that walks all of it)."""
-    from sqlalchemy import text
-
-    from perflab.plans import explain
-
     if columns[0] != FILTERED and FILTERED in columns[0]:
         require(failed(f"your index {ix} starts with the expression {columns[0]}, and the report compares "
                        f"{FILTERED} itself with a range{where}: a planner uses an index on an expression only for a "
@@ -189,11 +185,6 @@ def _speedup(engine: Engine, ix: str, rng: random.Random, runs: int,
     PostgreSQL it is the server's ``Execution Time`` (EXPLAIN ANALYZE, as the chapter's verdict reads it): a round
     trip and the client's work cost the same with the index and without it, and under load they swamp the gain.
     """
-    from sqlalchemy import text
-
-    from perflab.indexes import index_sql
-    from perflab.plans import explain
-
     definition = index_sql(engine, ix)
     with_ix: list[float] = []
     without: list[float] = []

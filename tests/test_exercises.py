@@ -663,7 +663,8 @@ def test_a_learner_function_that_rebinds_the_checkers_code_fails_and_the_code_is
 
 
 def test_a_name_rebound_to_a_module_is_the_import_system_not_a_rebinding(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Importing ``perflab.explain`` for the first time binds the package's ``explain`` to the module."""
+    """Importing a submodule for the first time binds its name on the package to the module (a function of the same
+    name is replaced: why perflab's explain lives in perflab.plans)."""
 
     from perflab.exercises.guard import Snapshot
 

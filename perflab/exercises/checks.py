@@ -151,7 +151,7 @@ column(s) in the WHERE clause, then run the check again
     Parameters: ``sql`` (text or a SQLAlchemy statement) with bound ``params``; ``index`` (a name, e.g.
     "ix_orders_status"); ``hint`` replaces the generic hint.
     """
-    from perflab.explain import explain
+    from perflab.plans import explain
 
     plan = explain(engine, sql, params)
     wanted = f"index {index}" if index else "an index"

@@ -22,6 +22,7 @@ from perflab.cache import (
     TwoLevel,
     namespace,
     open_second_level,
+    private_folder,
     query_key,
 )
 from perflab.servers import free_port
@@ -100,6 +101,31 @@ def test_disk_level_is_shared_by_two_handles_on_one_folder(tmp_path: Path) -> No
     assert first.clear() == 1 and other_learner.get("x") == 2
     for level in (first, second, other_learner):
         level.close()
+
+
+def test_the_embedded_level_lives_in_a_private_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a predictable /tmp path another user could make first: ~/.cache/perflab/<name>, mode 0700."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "perflab").mkdir(parents=True, mode=0o755)  # made readable by an older version
+    level = DiskLevel(prefix="perflab:ann:ch10:")
+    try:
+        assert level.directory == tmp_path / "cache" / "perflab" / "perflab-ann-ch10"
+        assert all(p.stat().st_mode & 0o777 == 0o700 for p in (level.directory, level.directory.parent))
+    finally:
+        level.remove()
+
+
+def test_a_private_folder_refuses_a_link_planted_in_its_place(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "perflab").symlink_to(elsewhere)
+    folder = private_folder("ch10", base=tmp_path / "base")
+    try:
+        assert elsewhere not in folder.parents and not any(elsewhere.iterdir())
+        assert folder.stat().st_mode & 0o777 == 0o700  # a fresh mkdtemp folder instead
+    finally:
+        folder.rmdir()
 
 
 def test_disk_level_honours_the_ttl(disk: DiskLevel) -> None:

@@ -6,13 +6,14 @@
 
 One job per module: :mod:`~perflab.cache.naming` (keys and the learner's namespace),
 :mod:`~perflab.cache.serializers` (JSON, pickle, MessagePack), :mod:`~perflab.cache.levels` (the
-levels), :mod:`~perflab.cache.shared` (choosing the second level), :mod:`~perflab.cache.loader`
-(read-through with single-flight and TTL jitter, and the query cache).
+levels, and the embedded level's private folder), :mod:`~perflab.cache.shared` (choosing the second
+level), :mod:`~perflab.cache.loader` (read-through with single-flight and TTL jitter, and the query
+cache).
 """
 
 from __future__ import annotations
 
-from perflab.cache.levels import DEFAULT_TTL, MISS, DiskLevel, Level, MemoryLevel, RedisLevel, TwoLevel
+from perflab.cache.levels import DEFAULT_TTL, MISS, DiskLevel, Level, MemoryLevel, RedisLevel, TwoLevel, private_folder
 from perflab.cache.loader import CachedLoader, QueryCache
 from perflab.cache.naming import namespace, query_key
 from perflab.cache.serializers import SERIALIZERS, Serializer
@@ -32,5 +33,6 @@ __all__ = [
     "TwoLevel",
     "namespace",
     "open_second_level",
+    "private_folder",
     "query_key",
 ]

@@ -189,6 +189,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     from perflab import dataset
     from perflab.config import settings
     from perflab.db import describe
+    from perflab.exercises.unseen import drop_unseen, unseen_schema
 
     with _engine(args.url) as engine:
         if not args.yes:
@@ -199,6 +200,8 @@ def cmd_reset(args: argparse.Namespace) -> int:
                 return 1
         cfg = settings()
         dataset.reset(engine)
+        if drop_unseen(engine):
+            print(f"dropped the exercise checks' second dataset (schema {unseen_schema()})")
         print(dataset.build(engine, cfg.scale, cfg.seed))
         return 0
 

@@ -34,7 +34,8 @@ from perflab.exercises import (
     run_learner,
 )
 from perflab.exercises.ch02 import orders_by_user_reference, sample_user_ids
-from perflab.exercises.dbapi import SentStatements, is_probe
+from perflab.exercises.dbapi import SentStatements
+from perflab.exercises.probes import is_probe
 from perflab.exercises.registry import HINTS_SHOWN
 from perflab.schema import Order, User
 
@@ -145,6 +146,15 @@ def test_check_result_accepts_rows_and_numpy(sqlite_engine: Engine) -> None:
     assert_passed(check_result(rows, expected[::-1]))
     assert_passed(check_result(np.array([3, 1, 2]), [1, 2, 3]))
     assert_passed(check_result({1: np.int64(5)}, {1: 5}))
+
+
+def test_a_series_is_a_dict_where_a_dict_is_expected_and_a_list_elsewhere() -> None:
+    import pandas as pd
+
+    by_user = pd.Series({1: [12, 480], 2: []})
+    assert_passed(check_result(by_user, {1: [12, 480], 2: []}))
+    assert_passed(check_result(by_user, [[12, 480], []]))
+    assert "is missing 1 of 3 keys" in check_result(by_user, {1: [12, 480], 2: [], 3: []}).message
 
 
 def test_check_result_never_raises_on_odd_values() -> None:

@@ -26,8 +26,9 @@ from perflab.exercises import (
     run_learner,
 )
 from perflab.exercises.checks import listed
-from perflab.exercises.dbapi import Sent, SentStatements, is_probe
+from perflab.exercises.dbapi import Sent, SentStatements
 from perflab.exercises.lockout import Lockout, LockUnavailable
+from perflab.exercises.probes import is_probe
 from perflab.exercises.unseen import UNSEEN_HINT, unseen_engine
 from perflab.latency import inject_latency
 from perflab.restore import restoring
@@ -163,7 +164,8 @@ def _check_cache_endpoint(learner_fn: Callable[..., Any], *, engine: Engine, req
     """make_user_endpoint(engine) -> (user_summary, set_email): cached reads, no stale answer after a write.
 
     1. On a fresh mix of requests (heavy customers more often), with statements counted at the DBAPI
-       level from *before* make_user_endpoint is called (a driver connection it opens is counted too):
+       level (and as SQLAlchemy saw them) from *before* make_user_endpoint is called (a driver connection
+       it opens is counted too; work the counter cannot see past fails):
        every answer, read to the end, must match the database; make_user_endpoint may read at most
        UPFRONT_ROWS rows (a cache starts empty); a request that sends no statement is a hit, and the
        hits must reach MIN_HIT_SHARE of a perfect cache's and at most what a cache that starts empty can
@@ -186,6 +188,9 @@ def _check_cache_endpoint(learner_fn: Callable[..., Any], *, engine: Engine, req
         on_dataset = _on_dataset(engine)
         require(_nothing_up_front([s for s in sent.asked if on_dataset(s)], name))
         hits, misses = _serve(summary, mix, expected, sent, on_dataset)
+    if sent.hidden:  # work the counter cannot see past: another process, a counter switched off
+        problem, fix = sent.hidden[0]
+        require(failed(f"{name} {problem}", fix))
     require(hits)
     require(_misses_read_their_user(misses, expected))
     served = list(dict.fromkeys(mix))
@@ -221,11 +226,17 @@ def _answer(summary: Callable[[int], Any], uid: int) -> Any:
     return materialize(run_learner(summary, uid, name="user_summary"))
 
 
-def _rows_read(statements: list[Sent]) -> int | None:
-    """Rows ``statements`` returned (SQLite: each run again, read-only); None when that cannot be known."""
+def _rows_read(statements: list[Sent], name: str) -> int:
+    """Rows ``statements`` returned (SQLite: each run again, read-only); one whose result cannot be known
+    (a temporary table, a function of the learner's connection) stops the check: it fails closed."""
     counter = SentStatements()  # never entered: it only totals these statements
     counter.all = list(statements)
-    return counter.rows()
+    unknown = counter.unmeasured()
+    if unknown is not None:
+        require(failed(f"{name} sent a statement whose rows the check cannot count: {listed([unknown])}",
+                       "the check runs each statement again on a connection of its own to count what it "
+                       "returned: query the dataset's tables themselves"))
+    return counter.rows() or 0
 
 
 def _on_dataset(engine: Engine) -> Callable[[Sent], bool]:
@@ -238,8 +249,8 @@ def _on_dataset(engine: Engine) -> Callable[[Sent], bool]:
 
 def _nothing_up_front(asked: list[Sent], name: str) -> CheckResult:
     """make_user_endpoint may set up, not load: at most UPFRONT_ROWS rows read before the first request."""
-    rows = _rows_read(asked)
-    if rows is not None and rows > UPFRONT_ROWS:
+    rows = _rows_read(asked, f"{name}(engine)")
+    if rows > UPFRONT_ROWS:
         return failed(f"{name}(engine) read {rows:,} rows before the first request ({listed(asked)}), "
                       "as if every answer were loaded up front",
                       "a cache starts empty and fills on misses: load a user's summary when it is first asked "
@@ -257,13 +268,16 @@ def _serve(summary: Callable[[int], Any], mix: list[int], expected: dict[int, An
     hits = 0
     misses: Misses = []
     for uid in mix:
-        before = len(sent.all)
+        before, seen_before = len(sent.all), len(sent.sqlalchemy)
         got = _answer(summary, uid)  # a lazy answer reads now, counted
-        to_dataset = [s for s in sent.all[before:] if on_dataset(s)]
-        if not to_dataset:  # nothing sent to the dataset, not even a transaction probe
+        counted = [s for s in sent.all[before:] if on_dataset(s)]
+        seen = [s for s in sent.sqlalchemy[seen_before:] if on_dataset(s)]  # also with a counter switched off
+        if not counted and not seen:  # nothing sent to the dataset, not even a transaction probe
             hits += 1
         else:
-            misses.append((uid, [s for s in to_dataset if not is_probe(s.sql, s.backend)]))
+            asked = [s for s in counted if not is_probe(s.sql, s.backend)]
+            seen = [s for s in seen if not is_probe(s.sql, s.backend)]
+            misses.append((uid, asked if len(asked) >= len(seen) else seen))
         require(check_result(got, expected[uid], what=f"user_summary({uid})"))
     ideal = 1 - len(expected) / len(mix)
     ratio = hits / len(mix)
@@ -295,8 +309,8 @@ def _misses_read_their_user(misses: Misses, expected: dict[int, Any]) -> CheckRe
     first, sampled = MISSES_COUNTED
     rest = misses[first:]
     for uid, statements in misses[:first] + random.sample(rest, min(sampled, len(rest))):
-        rows, most = _rows_read(statements), expected[uid]["orders"] + MISS_ROW_SLACK
-        if rows is not None and rows > most:
+        rows, most = _rows_read(statements, f"user_summary({uid})"), expected[uid]["orders"] + MISS_ROW_SLACK
+        if rows > most:
             return failed(f"user_summary({uid}) read {rows:,} rows on a miss ({listed(statements)}), more than "
                           f"user {uid} and their {plural(expected[uid]['orders'], 'order')} take",
                           "on a miss load that user's summary only; a cache fills one answer at a time")

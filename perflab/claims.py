@@ -163,7 +163,7 @@ _ALL = [
     _c("cache_l1", "in-process (L1) cache hit", 500, 500, "x faster", "§10 Caching Strategies",
        "A hit in an in-process dictionary compared with going to the database.",
        "0.1 ms vs 50 ms"),
-    _c("cache_l2", "Redis (L2) cache hit", 25, 25, "x faster", "§10 Caching Strategies",
+    _c("cache_l2", "shared (L2) cache hit (Redis in the book)", 25, 25, "x faster", "§10 Caching Strategies",
        "A hit in a shared cache server compared with going to the database.",
        "2 ms vs 50 ms"),
     _c("case_study", "dashboard endpoint, all fixes", 14, 14, "x faster", "§11 Real-World Performance Tuning",

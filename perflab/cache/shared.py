@@ -47,7 +47,7 @@ instead; start Redis or unset PERFLAB_REDIS_URL
     if not url:
         level: Level = DiskLevel(directory, prefix=prefix, serializer=serializer, ttl=ttl)
         level.note = ("Redis is not configured (PERFLAB_REDIS_URL is unset): the second level is diskcache, "
-                      "files shared by the processes of this machine")
+                      "files in a private folder that your processes on this machine share")
         return level
     import redis
 

@@ -40,8 +40,8 @@ _HOME = {
     "connect": "db",
     "counts": "dataset", "fingerprint": "dataset",
     "check": "exercises", "hint": "exercises",
-    "explain": "explain",
     "inject_latency": "latency",
+    "explain": "plans",
     "TooManyQueries": "querylog", "query_log": "querylog",
     "Measurement": "timing", "Spans": "timing", "ameasure": "timing", "compare": "timing", "measure": "timing",
 }
@@ -52,8 +52,8 @@ if TYPE_CHECKING:
     from perflab.dataset import counts, fingerprint
     from perflab.db import connect
     from perflab.exercises import check, hint
-    from perflab.explain import explain
     from perflab.latency import inject_latency
+    from perflab.plans import explain
     from perflab.querylog import TooManyQueries, query_log
     from perflab.timing import Measurement, Spans, ameasure, compare, measure
 

@@ -35,7 +35,7 @@ from perflab.errors import PerflabError
 from perflab.jobs import ENV_NAME, ENV_STORAGE, make_huey, require_dataset
 from perflab.processes import Child, start_process
 from perflab.servers import Server, serve
-from perflab.urls import mask_url
+from perflab.urls import hide_secrets, mask_url
 
 #: What the worker writes once it takes jobs.
 WORKER_READY = "consumer started"
@@ -56,8 +56,8 @@ def redis_reachable(url: str, timeout: float = 2.0) -> str | None:
 
     try:
         redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
-    except redis.RedisError as exc:
-        text = str(exc)
+    except (redis.RedisError, ValueError) as exc:  # ValueError: a URL redis cannot read (a port that is no number)
+        text = hide_secrets(str(exc), url)
         return "connection refused" if "refused" in text.lower() else text.splitlines()[0][:120]
     return None
 

@@ -163,7 +163,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from perflab.config import settings
-    from perflab.doctor import OPEN_COURSE, run_checks, workshop_checks
+    from perflab.doctor import OPEN_COURSE, check_line, run_checks, workshop_checks
 
     if args.learners:
         if not args.url:
@@ -174,9 +174,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         checks = run_checks(args.url)
     problems = 0
-    for ok, name, detail in checks:
-        problems += not ok
-        print(f"{'OK ' if ok else 'FIX'}  {name:<22}{detail}")
+    for check in checks:
+        problems += not check[0]
+        print(check_line(check))
     ready = f"open the course with  {OPEN_COURSE}"
     if args.learners:
         ready = "start the hub with  python3 tasks.py workshop start"
@@ -189,6 +189,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     from perflab import dataset
     from perflab.config import settings
     from perflab.db import describe
+    from perflab.exercises.unseen import drop_unseen
 
     with _engine(args.url) as engine:
         if not args.yes:
@@ -199,6 +200,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
                 return 1
         cfg = settings()
         dataset.reset(engine)
+        dropped = drop_unseen(engine)
+        if dropped:
+            print(f"dropped the exercise checks' second dataset (schema {', '.join(dropped)})")
         print(dataset.build(engine, cfg.scale, cfg.seed))
         return 0
 

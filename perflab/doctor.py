@@ -121,6 +121,45 @@ def run_checks(url: str | None = None) -> list[Check]:
     return [python_check(), *package_checks(), *jupyter_checks(), *database_checks(url), *redis_checks()]
 
 
+def check_line(check: Check) -> str:
+    """One check as ``perflab doctor`` prints it: OK or FIX, its name, what was found or the fix.
+
+    >>> check_line((False, "redis", "cannot reach it"))
+    'FIX  redis                 cannot reach it'
+    """
+    ok, name, detail = check
+    return f"{'OK ' if ok else 'FIX'}  {name:<22}{detail}"
+
+
+def summary(url: str | None = None, *, short_paths: bool = False) -> str:
+    """The checks of ``perflab doctor`` (:func:`run_checks`), one line each, as a terminal shows them.
+
+    >>> print(summary(short_paths=True))  # doctest: +SKIP
+    OK   python                3.11.7
+    ...
+    OK   database              sqlite at sqlite:///../data/perflab.sqlite
+
+    Parameters:
+        url: the database (default: ``PERFLAB_DATABASE_URL`` or the SQLite file in ``data/``).
+        short_paths: show the data folder relative to the current directory (e.g. ``../data`` from a
+            notebook), so a saved notebook does not show the folders of the machine that ran it.
+    """
+    text = "\n".join(check_line(check) for check in run_checks(url))
+    return _relative_data_dir(text) if short_paths else text
+
+
+def _relative_data_dir(text: str) -> str:
+    import os
+
+    from perflab.config import data_dir
+
+    folder = str(data_dir())
+    relative = os.path.relpath(folder)
+    if relative.startswith(os.pardir + os.sep + os.pardir):  # far from here (a cache folder): home as ~
+        relative = folder.replace(os.path.expanduser("~"), "~", 1)
+    return text.replace(folder, relative)
+
+
 #: Connections one learner holds at the peak of a chapter (02, 04, 10; measured: workshop/README.md, Sizing).
 CONNECTIONS_PER_LEARNER = 7
 

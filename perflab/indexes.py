@@ -102,6 +102,84 @@ _PG_INDEXES = """
 """
 
 
+def stored_columns(engine: object, index: str) -> tuple[str, ...]:
+    """The table columns the index named ``index`` holds a copy of: what every write to them must maintain.
+
+    >>> import sqlalchemy as sa
+    >>> from perflab.schema import Base
+    >>> engine = sa.create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> with engine.begin() as conn:
+    ...     _ = conn.exec_driver_sql("CREATE INDEX ix_packed ON orders (created_at, (status || total_cents))")
+    >>> stored_columns(engine, "ix_packed")
+    ('created_at', 'status', 'total_cents')
+
+    :func:`list_indexes` shows an index's key terms; this counts what they store: each key column, each
+    ``INCLUDE`` column (PostgreSQL), and every column an indexed expression reads (a whole-row reference
+    reads them all). The columns of a partial index's ``WHERE`` clause are not stored and not counted.
+
+    Parameters:
+        engine: the Engine (or a Connection/Session bound to it).
+        index: the index's name.
+    """
+    with engine_of(engine).connect() as conn:
+        columns = _pg_stored(conn, index) if conn.dialect.name == "postgresql" else _sqlite_stored(conn, index)
+    if columns is None:
+        raise PerflabError(f"no index named {index!r} here; list_indexes(engine) shows the ones there are")
+    return tuple(dict.fromkeys(c for c in columns if c))  # '': a dropped column (PostgreSQL)
+
+
+def _pg_stored(conn: Connection, index: str) -> list[str] | None:
+    found = conn.execute(sa.text(_PG_STORED), {"name": index}).one_or_none()
+    if found is None:
+        return None
+    keys, expressions, names = found
+    numbers = [int(k) for k in keys if k] + [int(k) for k in _PG_VAR.findall(expressions or "")]
+    if 0 in numbers:  # a whole-row reference
+        return [str(name) for name in names]
+    return [str(names[k - 1]) for k in numbers if 0 < k <= len(names)]
+
+
+def _sqlite_stored(conn: Connection, index: str) -> list[str] | None:
+    found = conn.execute(sa.text("SELECT sql, tbl_name FROM sqlite_master WHERE type = 'index' AND name = :name "
+                                 "AND sql IS NOT NULL"), {"name": index}).one_or_none()
+    if found is None:
+        return None
+    table = str(found[1]).replace('"', '""')
+    names = [str(row[1]) for row in conn.exec_driver_sql(f'PRAGMA table_info("{table}")')]
+    terms = _index_terms(str(found[0]))
+    quoted = index.replace('"', '""')
+    keys = [row for row in conn.exec_driver_sql(f'PRAGMA index_xinfo("{quoted}")') if row[5]]
+    columns: list[str] = []
+    for i, (_seq, _cid, col, *_rest) in enumerate(keys):
+        columns += [str(col)] if col is not None else _read_by(terms[i] if i < len(terms) else "", names)
+    return columns
+
+
+#: PostgreSQL: an index's stored column numbers (keys and INCLUDE; 0 for an expression), its expressions
+#: (a parse tree whose Vars name the columns they read) and the table's column names by number (dropped ones too).
+_PG_STORED = """
+    SELECT x.indkey::int2[], x.indexprs::text,
+           ARRAY(SELECT CASE WHEN a.attisdropped THEN '' ELSE a.attname END FROM pg_attribute AS a
+                 WHERE a.attrelid = x.indrelid AND a.attnum > 0 ORDER BY a.attnum)
+    FROM pg_index AS x
+    JOIN pg_class AS i ON i.oid = x.indexrelid
+    JOIN pg_namespace AS n ON n.oid = i.relnamespace
+    WHERE n.nspname = current_schema() AND i.relname = :name
+"""
+_PG_VAR = re.compile(r"\{VAR :varno \d+ :varattno (\d+)\b")
+#: A name in SQLite's SQL: bare, or quoted with "", `` or [].
+_SQL_NAME = re.compile(r'"((?:[^"]|"")+)"|`((?:[^`]|``)+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
+
+
+def _read_by(expression: str, columns: list[str]) -> list[str]:
+    """The columns (of ``columns``) that a SQLite index expression names, string literals left out."""
+    wanted = {c.lower(): c for c in columns}
+    text = re.sub(r"'(?:[^']|'')*'", "''", expression)
+    names = ["".join(m.groups("")).replace('""', '"').replace("``", "`") for m in _SQL_NAME.finditer(text)]
+    return [wanted[n.lower()] for n in names if n.lower() in wanted]
+
+
 def _index_terms(sql: str) -> list[str]:
     """The indexed terms of a SQLite ``CREATE INDEX`` statement, an expression without its outer parentheses."""
     start = sql.find("(", sql.upper().find(" ON "))
@@ -264,6 +342,32 @@ def scratch_table(engine: object, source: str, *, rows: bool = True, name: str |
             table.drop(conn, checkfirst=True)
 
 
+def scratch_objects(engine: object) -> list[str]:
+    """The scratch indexes (on tables that are not scratch copies) and scratch tables there are now, sorted.
+
+    >>> import sqlalchemy as sa
+    >>> from perflab.schema import Base
+    >>> engine = sa.create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> with scratch_table(engine, "orders") as copy, scratch_index(engine, "users", "country"):
+    ...     scratch_objects(engine)
+    ['scratch_ix_users_country', 'scratch_orders']
+    >>> scratch_objects(engine)
+    []
+
+    A chapter ends with ``assert not scratch_objects(engine)``: every scratch block closed.
+
+    Parameters:
+        engine: the Engine (or a Connection/Session bound to it).
+    """
+    target = engine_of(engine)
+    names = [name for table, name, _columns in list_indexes(target)
+             if name.startswith(SCRATCH_PREFIX) and not table.startswith(SCRATCH_PREFIX)]
+    with target.connect() as conn:
+        names += [t for t in sa.inspect(conn).get_table_names() if t.startswith(SCRATCH_PREFIX)]
+    return sorted(names)
+
+
 def drop_scratch(engine: object) -> list[str]:
     """Drop every scratch index and table (names starting with ``scratch_``) and return their names.
 
@@ -278,19 +382,14 @@ def drop_scratch(engine: object) -> list[str]:
         engine: the Engine (or a Connection/Session bound to it).
     """
     target = engine_of(engine)
-    dropped = []
-    for table, name, _columns in list_indexes(target):
-        if name.startswith(SCRATCH_PREFIX) and not table.startswith(SCRATCH_PREFIX):
-            with target.begin() as conn:
-                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {_identifier(name, 'index name')}")
-            dropped.append(name)
+    found = scratch_objects(target)
     with target.connect() as conn:
-        tables = [t for t in sa.inspect(conn).get_table_names() if t.startswith(SCRATCH_PREFIX)]
-    for table in tables:
+        tables = set(sa.inspect(conn).get_table_names())
+    for name in found:
         with target.begin() as conn:
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_identifier(table, 'table name')}")
-        dropped.append(table)
-    return dropped
+            kind = "TABLE" if name in tables else "INDEX"
+            conn.exec_driver_sql(f"DROP {kind} IF EXISTS {_identifier(name, f'{kind.lower()} name')}")
+    return found
 
 
 def index_columns(engine: object, index: str) -> tuple[str, tuple[str, ...]]:

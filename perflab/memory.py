@@ -71,7 +71,8 @@ def memory_over(fn: Callable[[Any], Any], inputs: Iterable[Any], *, every: int =
     keeps rising is a leak, a curve that levels off is a bounded cache. The objects that existed before the
     first call are frozen out of those collections (``gc.freeze``), so each one looks only at what the calls
     made, and stays fast in a large process. Returns ``[(0, 0.0), (every, KiB), ...]``, with a last point
-    for the last call. Tracing slows ``fn`` down by about 2-4x while it runs.
+    for the last call. Tracing slows ``fn`` down by about 2-4x while it runs. If ``fn`` stops or restarts
+    tracemalloc, the readings would start again from nothing: that raises PerflabError at the next reading.
 
     Parameters:
         fn: one step (a request), called with each input; its result is dropped.
@@ -86,18 +87,24 @@ def memory_over(fn: Callable[[Any], Any], inputs: Iterable[Any], *, every: int =
     gc.collect()
     gc.freeze()
     try:
+        marker = object()  # allocated while tracing: a stopped or restarted trace no longer knows it
         start = tracemalloc.get_traced_memory()[0]
-        points = [(0, 0.0)]
-        calls = 0
+        points, calls = [(0, 0.0)], 0
+
+        def read() -> None:
+            gc.collect()
+            if tracemalloc.get_object_traceback(marker) is None:
+                raise PerflabError(f"tracemalloc was stopped or restarted during the first {calls:,} calls, so "
+                                   "the memory they hold cannot be read — leave tracing on while memory_over runs")
+            points.append((calls, (tracemalloc.get_traced_memory()[0] - start) / 1024))
+
         for item in inputs:
             fn(item)
             calls += 1
             if calls % every == 0:
-                gc.collect()
-                points.append((calls, (tracemalloc.get_traced_memory()[0] - start) / 1024))
+                read()
         if calls % every:
-            gc.collect()
-            points.append((calls, (tracemalloc.get_traced_memory()[0] - start) / 1024))
+            read()
         return points
     finally:
         if not was_frozen:
@@ -120,7 +127,8 @@ class GrowthLine:
         return f"{self.file}:{self.line}: {self.kib:+,.0f} KiB in {self.blocks:+,} blocks   {self.code}"
 
 
-def top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, limit: int = 3) -> list[GrowthLine]:
+def top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, limit: int = 3, *,
+               within: Callable[..., Any] | None = None) -> list[GrowthLine]:
     """The ``limit`` source lines whose allocations grew most from ``before`` to ``after`` (``compare_to``).
 
     >>> tracemalloc.start()
@@ -134,12 +142,21 @@ def top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, limit:
     tracemalloc's own frames and the import machinery are left out. Each line shows the file name (not
     its folder), the line number, the growth in KiB and in blocks, and the source line itself.
 
+    A line that allocates is not always the line to fix: the profile a library builds is allocated inside
+    the library, the cache that keeps it is in your code. With ``within=fn``, each block is charged to the
+    most recent line of ``fn``'s own file (its module, or its notebook cell) that led to it, and blocks that
+    no line there led to are left out; start tracing with enough frames to reach it, e.g.
+    ``tracemalloc.start(10)``, before taking the snapshots.
+
     Parameters:
         before, after: snapshots from ``tracemalloc.take_snapshot()``, the first taken earlier.
         limit: how many lines to return (the biggest growth first).
+        within: a function of yours: report lines of its file only (its module, or its notebook cell).
     """
     import linecache
 
+    if within is not None:
+        return _growth_within(before, after, limit, _file_of(within))
     found: list[GrowthLine] = []
     for stat in after.compare_to(before, "lineno"):
         frame = stat.traceback[0]
@@ -151,3 +168,27 @@ def top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, limit:
         found.append(GrowthLine(Path(frame.filename).name, frame.lineno, stat.size_diff / 1024,
                                 stat.count_diff, code))
     return found
+
+
+def _file_of(obj: Callable[..., Any]) -> str:
+    """The file the function ``obj`` was defined in, as tracemalloc names it (a notebook cell has a file of its own)."""
+    import inspect
+
+    return inspect.getfile(inspect.unwrap(obj))
+
+
+def _growth_within(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, limit: int,
+                   filename: str) -> list[GrowthLine]:
+    """top_growth with each block charged to the most recent frame of ``filename`` in its traceback."""
+    import linecache
+
+    size: dict[int, int] = {}
+    count: dict[int, int] = {}
+    for stat in after.compare_to(before, "traceback"):
+        lines = [frame.lineno for frame in stat.traceback if frame.filename == filename]
+        if lines:  # frames run from the oldest to the most recent
+            size[lines[-1]] = size.get(lines[-1], 0) + stat.size_diff
+            count[lines[-1]] = count.get(lines[-1], 0) + stat.count_diff
+    top = sorted(size, key=lambda line: -abs(size[line]))[:limit]
+    return [GrowthLine(Path(filename).name, line, size[line] / 1024, count[line],
+                       linecache.getline(filename, line).strip()) for line in top]

@@ -1,7 +1,7 @@
 """A query plan read line by line: each line of :func:`perflab.explain`'s output with what it means.
 
 >>> import sqlalchemy as sa
->>> from perflab.explain import explain
+>>> from perflab.plans import explain
 >>> engine = sa.create_engine("sqlite://")
 >>> with engine.begin() as conn:
 ...     _ = conn.exec_driver_sql("CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INT)")
@@ -106,7 +106,7 @@ def read_plan(plan: Any) -> str:
     """The plan's lines, each followed by ``→ what it means`` (lines with nothing to add stay alone).
 
     >>> import sqlalchemy as sa
-    >>> from perflab.explain import explain
+    >>> from perflab.plans import explain
     >>> engine = sa.create_engine("sqlite://")
     >>> with engine.begin() as conn:
     ...     _ = conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, a INT)")
@@ -116,7 +116,7 @@ def read_plan(plan: Any) -> str:
         → looks up matching entries in an index that holds every column needed: t itself is never read
 
     Parameters:
-        plan: a :class:`perflab.explain.Plan` (SQLite ``EXPLAIN QUERY PLAN`` or PostgreSQL
+        plan: a :class:`perflab.plans.Plan` (SQLite ``EXPLAIN QUERY PLAN`` or PostgreSQL
             ``EXPLAIN (ANALYZE, BUFFERS)``).
     """
     note = _pg_note if plan.backend == "postgresql" else _sqlite_note
@@ -153,8 +153,8 @@ def execution_ms(engine: Any, sql: str, params: Mapping[str, Any] | None = None,
 
     from sqlalchemy import text
 
-    from perflab.explain import explain
     from perflab.latency import engine_of
+    from perflab.plans import explain
     from perflab.timing import NoisyMeasurement, measure
 
     target = engine_of(engine)

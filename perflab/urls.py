@@ -11,7 +11,8 @@ goes through :func:`mask_url`. The rule, for every scheme:
 - the password of ``user:password@`` is shown as ``***``, also when the user name is empty
   (``redis://:pw@host``) and when the password holds an unencoded ``@`` (the user info ends at the
   last ``@`` before the query);
-- query parameters that carry a password (``password``, ``passwd``, ``pwd``; any case) are shown as ``***``;
+- query parameters that carry a password (``password``, ``passwd``, ``pwd``, and libpq's ``sslpassword`` for the
+  client key; any case) are shown as ``***``;
 - a URL that cannot be parsed is masked by the same two rules on its text: never echoed with its password.
 """
 
@@ -23,7 +24,7 @@ from urllib.parse import quote
 from sqlalchemy.engine import URL, make_url
 
 HIDDEN = "***"
-_SECRET_PARAM = re.compile(r"([?&;](?:password|passwd|pwd)=)[^&;#]*", re.IGNORECASE)
+_SECRET_PARAM = re.compile(r"([?&;](?:ssl)?(?:password|passwd|pwd)=)[^&;#]*", re.IGNORECASE)
 
 
 def parse_url(url: str) -> URL:

@@ -30,10 +30,16 @@ TEST_SEED = 17
 
 
 class FakeClock:
-    """A clock that only moves when told to: timing code is tested with exact figures, never real time."""
+    """A clock that only moves when told to: timing code is tested with exact figures, never real time.
 
-    def __init__(self, start: float = 0.0) -> None:
+    ``sleep`` stands in for ``time.sleep`` where the code under test sleeps: it records each request in
+    ``sleeps`` and moves the clock on by it, plus ``late`` (the scheduler waking the sleeper up late).
+    """
+
+    def __init__(self, start: float = 0.0, late: float = 0.0) -> None:
         self.now = start
+        self.late = late
+        self.sleeps: list[float] = []
 
     def __call__(self) -> float:
         return self.now
@@ -41,7 +47,9 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
-    sleep = advance  # stands in for time.sleep where the code under test sleeps
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds + self.late
 
 
 class LineClock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 from pathlib import Path
@@ -87,6 +88,16 @@ def test_redis_configured_but_down_is_one_line_and_falls_back(capsys: pytest.Cap
     assert out.count("\n") == 1 and "unreachable (connection refused)" in out and "s3cret" not in out
     assert storage.startswith("sqlite:///") and folder is not None and folder.is_dir()
     folder.rmdir()
+
+
+def test_a_redis_url_redis_cannot_read_is_one_line_without_its_password(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "redis://:s3cret@127.0.0.1:63x79/0"  # a typo in the port: redis raises ValueError, not a RedisError
+    assert redis_reachable(url) == "Port could not be cast to integer value as '63x79'"
+    storage, _, folder = choose_storage(url)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "s3cret" not in out and storage.startswith("sqlite:///")
+    assert folder is not None
+    shutil.rmtree(folder)
 
 
 def test_bad_workers_is_one_line() -> None:

@@ -20,9 +20,13 @@ from perflab.cache import (
     QueryCache,
     RedisLevel,
     TwoLevel,
+    all_at_once,
+    fill_keys,
     namespace,
     open_second_level,
+    private_folder,
     query_key,
+    server_time,
 )
 from perflab.servers import free_port
 
@@ -100,6 +104,31 @@ def test_disk_level_is_shared_by_two_handles_on_one_folder(tmp_path: Path) -> No
     assert first.clear() == 1 and other_learner.get("x") == 2
     for level in (first, second, other_learner):
         level.close()
+
+
+def test_the_embedded_level_lives_in_a_private_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a predictable /tmp path another user could make first: ~/.cache/perflab/<name>, mode 0700."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "perflab").mkdir(parents=True, mode=0o755)  # made readable by an older version
+    level = DiskLevel(prefix="perflab:ann:ch10:")
+    try:
+        assert level.directory == tmp_path / "cache" / "perflab" / "perflab-ann-ch10"
+        assert all(p.stat().st_mode & 0o777 == 0o700 for p in (level.directory, level.directory.parent))
+    finally:
+        level.remove()
+
+
+def test_a_private_folder_refuses_a_link_planted_in_its_place(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "perflab").symlink_to(elsewhere)
+    folder = private_folder("ch10", base=tmp_path / "base")
+    try:
+        assert elsewhere not in folder.parents and not any(elsewhere.iterdir())
+        assert folder.stat().st_mode & 0o777 == 0o700  # a fresh mkdtemp folder instead
+    finally:
+        folder.rmdir()
 
 
 def test_disk_level_honours_the_ttl(disk: DiskLevel) -> None:
@@ -198,6 +227,26 @@ def test_single_flight_sends_one_load_for_fifty_concurrent_misses() -> None:
 
     assert stampede(single_flight=True) == 1
     assert stampede(single_flight=False) > 1
+
+
+def test_all_at_once_runs_every_call_together() -> None:
+    together = threading.Barrier(20, timeout=10)  # passes only when all 20 calls are inside fn at once
+    calls: list[int] = []
+    all_at_once(lambda: calls.append(together.wait()), 20)
+    assert sorted(calls) == list(range(20))
+
+
+@pytest.mark.redis
+def test_server_time_counts_the_servers_own_calls(redis_level: RedisLevel) -> None:
+    assert fill_keys(redis_level, "filler:", 300, ttl=30) == 300
+    assert 0 < redis_level.client.pttl(redis_level.prefix + "filler:7") <= 30_000
+    with server_time(redis_level.client, "keys") as keys_busy:
+        found = redis_level.client.keys(redis_level.prefix + "filler:*")
+    with server_time(redis_level.client, "scan") as scan_busy:
+        scanned = list(redis_level.scan("filler:*", count=100))
+    assert len(found) == len(scanned) == 300
+    assert keys_busy.calls >= 1 and keys_busy.seconds > 0 and scan_busy.calls >= 3
+    assert redis_level.clear() == 300
 
 
 def test_jitter_spreads_the_ttls() -> None:

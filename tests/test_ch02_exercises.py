@@ -3,7 +3,8 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from cheats import ch02 as cheats
 from conftest import assert_failed_with_hint, notebook_starters
 from sqlalchemy.engine import Engine
 
+from perflab import dataset
+from perflab.db import make_engine
 from perflab.exercises import check
 from perflab.exercises.ch02 import orders_by_user_reference, product_ratings_reference, sample_user_ids
 from tools import nbtools
@@ -26,6 +29,22 @@ ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.
 def engine(request: pytest.FixtureRequest) -> Engine:
     """The small test dataset on SQLite, and on PostgreSQL when PERFLAB_TEST_POSTGRES_URL is set."""
     return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def course_scale_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The course's own dataset (scale 1, seed 17), built for this module on SQLite and on PostgreSQL."""
+    schema = f"perflab_test_course_{uuid.uuid4().hex[:8]}"
+    if request.param == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path_factory.mktemp('course') / 'perflab.sqlite'}")
+    else:
+        engine = make_engine(request.getfixturevalue("pg_url"), schema=schema)
+    dataset.build(engine, 1, 17, progress=False)
+    yield engine
+    if request.param == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +90,28 @@ def test_orders_per_user_cheats_fail(engine: Engine, cheat: Callable[..., Any], 
     assert_failed_with_hint(check("02-orders-per-user", cheat, engine=engine), *fragments)
 
 
+@pytest.mark.parametrize(("cheat", "fragments"), cheats.ORDERS_PER_USER_SQLITE,
+                         ids=[name(c) for c, _ in cheats.ORDERS_PER_USER_SQLITE])
+def test_orders_per_user_sqlite_cheats_fail(sqlite_engine: Engine, cheat: Callable[..., Any],
+                                            fragments: tuple[str, ...]) -> None:
+    ids = sample_user_ids(sqlite_engine)
+    assert dict(cheat(sqlite_engine, ids)) == orders_by_user_reference(sqlite_engine, ids)
+    assert_failed_with_hint(check("02-orders-per-user", cheat, engine=sqlite_engine), *fragments)
+
+
+def test_orders_per_user_names_an_n_plus_one_only_when_a_statement_repeats(engine: Engine) -> None:
+    def three_different(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT count(*) FROM users")).all()
+            conn.execute(sa.text("SELECT count(*) FROM orders")).all()
+        return orders_by_user_reference(engine, user_ids)
+
+    result = check("02-orders-per-user", three_different, engine=engine)
+    assert_failed_with_hint(result, "sent 3 SQL statements, at most 2 allowed", "SELECT count(*) FROM users",
+                            "hint: the answer needs at most 2 statements")
+    assert "N+1" not in result.message and "one query per user" not in result.message
+
+
 def test_orders_per_user_bounds_the_rows(engine: Engine) -> None:
     def every_order(engine: Engine, user_ids: list[int]) -> dict[int, list[int]]:
         result: dict[int, list[int]] = {uid: [] for uid in user_ids}
@@ -82,6 +123,13 @@ def test_orders_per_user_bounds_the_rows(engine: Engine) -> None:
 
     assert_failed_with_hint(check("02-orders-per-user", every_order, engine=engine), "rows from the database",
                             "reads orders of other users")
+
+
+@pytest.mark.parametrize(("exercise", "cheat", "fragments"), cheats.PACKED, ids=[e for e, _, _ in cheats.PACKED])
+def test_a_table_packed_into_one_row_fails_on_the_course_dataset(course_scale_engine: Engine, exercise: str,
+                                                                 cheat: Callable[..., Any],
+                                                                 fragments: tuple[str, ...]) -> None:
+    assert_failed_with_hint(check(exercise, cheat, engine=course_scale_engine), *fragments)
 
 
 # ------------------------------------------------------------------ 02-loader-option
@@ -117,6 +165,14 @@ def test_loader_option_starter_fails_with_the_symptom_only(engine: Engine) -> No
 def test_loader_option_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragments: tuple[str, ...]) -> None:
     assert list(cheat(engine)) == product_ratings_reference(engine)  # right, only wasteful
     assert_failed_with_hint(check("02-loader-option", cheat, engine=engine), *fragments)
+
+
+@pytest.mark.parametrize(("cheat", "fragments"), cheats.LOADER_OPTION_SQLITE,
+                         ids=[name(c) for c, _ in cheats.LOADER_OPTION_SQLITE])
+def test_loader_option_sqlite_cheats_fail(sqlite_engine: Engine, cheat: Callable[..., Any],
+                                          fragments: tuple[str, ...]) -> None:
+    assert list(cheat(sqlite_engine)) == product_ratings_reference(sqlite_engine)
+    assert_failed_with_hint(check("02-loader-option", cheat, engine=sqlite_engine), *fragments)
 
 
 def test_loader_option_checks_the_result(engine: Engine) -> None:

@@ -34,12 +34,19 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(request.param)
 
 
-def catalog(engine: Engine) -> list[str]:
-    """Every index name in the catalog, expression and constraint indexes too (not through list_indexes)."""
-    sql = ("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()" if engine.dialect.name == "postgresql"
-           else "SELECT name FROM sqlite_master WHERE type = 'index'")
+def catalog(engine: Engine) -> list[tuple[str, ...]]:
+    """Every index (with its definition), table, trigger and function in the catalog (not through perflab)."""
+    if engine.dialect.name == "postgresql":
+        sql = ("SELECT 'index', indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+               "UNION ALL SELECT 'table', tablename, '' FROM pg_tables WHERE schemaname = current_schema() "
+               "UNION ALL SELECT 'trigger', trigger_name, '' FROM information_schema.triggers "
+               "WHERE trigger_schema = current_schema() "
+               "UNION ALL SELECT 'function', routine_name, '' FROM information_schema.routines "
+               "WHERE routine_schema = current_schema()")
+    else:
+        sql = "SELECT type, name, coalesce(sql, '') FROM sqlite_master"
     with engine.connect() as conn:
-        return sorted(str(name) for name in conn.exec_driver_sql(sql).scalars())
+        return sorted(tuple(str(v) for v in row) for row in conn.exec_driver_sql(sql))
 
 
 def schema_indexes() -> dict[str, set[Any]]:
@@ -47,9 +54,10 @@ def schema_indexes() -> dict[str, set[Any]]:
 
 
 def run_check(fn: Callable[..., Any], engine: Engine, floor: float = 0.0) -> CheckResult:
+    """The check's result, after asserting it left both datasets' catalogs as they were (not through perflab)."""
     before = catalog(engine), catalog(unseen_engine(engine)), schema_indexes()
     result = check("09-one-index", fn, engine=engine, floor=floor, runs=2, seed=1)
-    assert (catalog(engine), catalog(unseen_engine(engine)), schema_indexes()) == before, "the check left an index"
+    assert (catalog(engine), catalog(unseen_engine(engine)), schema_indexes()) == before, "the check left a change"
     return result
 
 
@@ -77,8 +85,58 @@ def test_the_notebook_starter_fails_with_a_hint(engine: Engine) -> None:
 
 
 def test_an_index_on_every_column_breaks_the_write_budget(engine: Engine) -> None:
-    assert_failed_with_hint(run_check(cheats.every_column, engine), "has 5 columns", f"budget is {MAX_COLUMNS}",
+    assert_failed_with_hint(run_check(cheats.every_column, engine), "holds 5 columns", f"budget is {MAX_COLUMNS}",
                             "every INSERT and UPDATE")
+
+
+def test_columns_in_include_or_inside_an_expression_count_for_the_budget(engine: Engine) -> None:
+    held = "INCLUDE" if engine.dialect.name == "postgresql" else "ix_orders_incl"
+    result = run_check(cheats.include_every_column, engine)
+    assert_failed_with_hint(result, "holds 5 columns" if engine.dialect.name == "postgresql" else "holds 4 columns",
+                            held, f"budget is {MAX_COLUMNS}")
+    assert_failed_with_hint(run_check(cheats.expression_of_every_column, engine),
+                            "ix_orders_packed holds 5 columns (created_at, status, total_cents, user_id, id)",
+                            "inside an expression")
+
+
+def test_a_course_index_dropped_or_replaced_fails_and_is_made_again(engine: Engine) -> None:
+    """run_check also asserts the catalog is as before: ix_orders_user_id is there again, with its columns."""
+    assert_failed_with_hint(run_check(cheats.drop_a_course_index_too, engine), "dropped index ix_orders_user_id",
+                            "made it again as it was", "leave everything else")
+    assert_failed_with_hint(run_check(cheats.replace_a_course_index, engine), "changed index ix_orders_user_id",
+                            "made it again as it was")
+    with engine.connect() as conn:
+        assert "(user_id)" in conn.execute(sa.text(
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_orders_user_id'" if engine.dialect.name == "sqlite" else
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_orders_user_id' AND schemaname = current_schema()"
+        )).scalar_one()
+
+
+def test_a_side_table_and_trigger_fail_and_are_dropped(engine: Engine) -> None:
+    extra = "table orders_daily, trigger orders_daily_t"
+    if engine.dialect.name == "postgresql":
+        extra = "function orders_daily_count(), table orders_daily, trigger orders_daily_t"
+    assert_failed_with_hint(run_check(cheats.side_table_and_trigger, engine), f"also created {extra}",
+                            "dropped again", "create the index only")
+
+
+def test_analyze_on_sqlite_leaves_statistics_that_are_dropped(sqlite_engine: Engine) -> None:
+    assert_failed_with_hint(run_check(cheats.analyze_too, sqlite_engine), "also created table sqlite_stat1",
+                            "leave out ANALYZE")
+
+
+@pytest.mark.postgres
+def test_analyze_on_postgres_leaves_nothing_in_the_schema(pg_dataset_engine: Engine) -> None:
+    assert run_check(cheats.analyze_too, pg_dataset_engine).ok
+
+
+def test_rewriting_the_budget_fails_and_is_put_back(sqlite_engine: Engine) -> None:
+    import perflab.indexes
+
+    counter = perflab.indexes.stored_columns
+    assert_failed_with_hint(run_check(cheats.blind_budget, sqlite_engine), "changed the check itself",
+                            "perflab.indexes.stored_columns", "leave perflab's names alone")
+    assert perflab.indexes.stored_columns is counter
 
 
 def test_several_indexes_fail(engine: Engine) -> None:
@@ -136,9 +194,12 @@ def test_an_error_in_the_learners_function_is_one_line(engine: Engine) -> None:
     assert_failed_with_hint(run_check(broken, engine), "broken raised")
 
 
-def test_the_speed_floor_is_checked(sqlite_engine: Engine) -> None:
-    result = run_check(add_index_reference, sqlite_engine, floor=1e9)
+def test_the_speed_floor_is_checked(engine: Engine) -> None:
+    """On PostgreSQL the report is timed as the server's own time (a round trip would hide the index)."""
+    result = run_check(add_index_reference, engine, floor=1e9)
     assert_failed_with_hint(result, "at least 1e+09x needed")
+    assert ("of the server's own time" in result.message) == (engine.dialect.name == "postgresql")
+    assert result.details["ms_without"] > 0 and result.details["ms_with"] > 0
 
 
 def test_daily_report_groups_one_day(engine: Engine) -> None:

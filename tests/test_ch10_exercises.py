@@ -61,6 +61,18 @@ def test_alternatives_pass(engine: Engine, fn: Callable[..., Any]) -> None:
     assert result.ok, result.message
 
 
+@pytest.mark.redis
+@pytest.mark.parametrize("fn", alternatives.CACHE_ENDPOINT_REDIS, ids=name)
+def test_alternatives_on_redis_pass(engine: Engine, redis_url: str, fn: Callable[..., Any]) -> None:
+    """A hit on Redis is a round trip of its own: it still passes against the endpoint one round trip away."""
+    alternatives.use_redis(redis_url)
+    try:
+        result = check("10-cache-endpoint", fn, engine=engine)
+    finally:
+        alternatives.use_redis(None)
+    assert result.ok, result.message
+
+
 def test_starter_fails_with_the_symptom(engine: Engine) -> None:
     starter = notebook_starters(NOTEBOOK)["make_user_endpoint"]
     result = check("10-cache-endpoint", starter, engine=engine)
@@ -70,8 +82,34 @@ def test_starter_fails_with_the_symptom(engine: Engine) -> None:
 
 @pytest.mark.parametrize(("cheat", "fragment"), cheats.CACHE_ENDPOINT, ids=[name(c) for c, _ in cheats.CACHE_ENDPOINT])
 def test_cheats_fail(engine: Engine, cheat: Callable[..., Any], fragment: str) -> None:
-    cheats.reset()
-    assert_failed_with_hint(check("10-cache-endpoint", cheat, engine=engine), fragment)
+    cheats.reset(engine)
+    try:
+        assert_failed_with_hint(check("10-cache-endpoint", cheat, engine=engine), fragment)
+    finally:
+        cheats.close()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(("cheat", "fragment"), cheats.CACHE_ENDPOINT_REDIS,
+                         ids=[name(c) for c, _ in cheats.CACHE_ENDPOINT_REDIS])
+def test_redis_cheats_fail(engine: Engine, redis_url: str, cheat: Callable[..., Any], fragment: str) -> None:
+    cheats.use_redis(redis_url)
+    try:
+        assert_failed_with_hint(check("10-cache-endpoint", cheat, engine=engine), fragment)
+    finally:
+        cheats.remove_redis_keys()
+
+
+def test_a_patched_check_is_put_back(sqlite_engine: Engine) -> None:
+    """C4 rebinds the stale test; the guard fails it and the next check runs the real one again."""
+    import perflab.exercises.ch10 as ch10
+
+    original = ch10._no_stale_answer
+    assert_failed_with_hint(check("10-cache-endpoint", cheats.patch_the_checker, engine=sqlite_engine),
+                            "changed the check itself")
+    assert ch10._no_stale_answer is original
+    assert_failed_with_hint(check("10-cache-endpoint", cheats.cached_forever, engine=sqlite_engine),
+                            "still returned the old email")
 
 
 def test_not_two_functions_is_one_line(sqlite_engine: Engine) -> None:
@@ -79,24 +117,24 @@ def test_not_two_functions_is_one_line(sqlite_engine: Engine) -> None:
     assert_failed_with_hint(result, "returned NoneType, not the two functions", "return user_summary, set_email")
 
 
-def test_the_uncached_time_is_the_learners_own_first_requests(engine: Engine) -> None:
-    """The slow side of the speedup is a fresh endpoint of the learner's, each user asked for once: its misses."""
-    asked: list[list[int]] = []
+def test_the_slow_side_is_the_reference_one_round_trip_away(engine: Engine) -> None:
+    """The learner's function makes two endpoints (the course's dataset, the unseen one): no fresh endpoint of the
+    learner's is timed, so a slow miss path buys no speedup; the slow side is the reference endpoint."""
+    made: list[Engine] = []
 
     def counted(engine: Engine) -> tuple[Any, Any]:
-        summary, set_email = make_user_endpoint_reference(engine)
-        requests: list[int] = []
-        asked.append(requests)
-
-        def user_summary(user_id: int) -> dict[str, Any]:
-            requests.append(user_id)
-            return summary(user_id)
-
-        return user_summary, set_email
+        made.append(engine)
+        return make_user_endpoint_reference(engine)
 
     result = check("10-cache-endpoint", counted, engine=engine)
     assert result.ok, result.message
-    served, *fresh, _unseen = asked
-    assert len(served) > len(set(served)) and fresh, "no fresh endpoint was asked for its first requests"
-    assert all(requests and len(requests) == len(set(requests)) for requests in fresh)
+    assert len(made) == 2 and made[0] is engine and made[1] is not engine
+    assert "than the endpoint without a cache 1 ms away" in result.message
 
+
+def test_a_diskcache_level_is_a_cache_not_the_dataset(sqlite_engine: Engine) -> None:
+    """diskcache keeps its entries in SQLite files of its own: its statements are hits, not queries of the dataset."""
+    result = check("10-cache-endpoint", alternatives.chapter_second_level_only, engine=sqlite_engine)
+    alternatives.cleanup()
+    assert result.ok, result.message
+    assert result.details["hit_ratio"] > 0.9 * result.details["ideal"]

@@ -280,6 +280,13 @@ def test_open_ended_claim_holds_for_any_ratio_above_its_low_end() -> None:
     assert "(within the claim)" in repr(verdict("lazy_saves_memory", 37))
 
 
+def test_open_ended_claim_verdict_says_there_is_no_figure() -> None:
+    line = repr(verdict("bounded_cache", 13, floor=3))
+    assert line.startswith("book: a cache with a size limit: less memory than a cache that never evicts "
+                           "(no figure: any ratio above 1x) · measured here 13x ✅")
+    assert ">1x" not in line
+
+
 def test_claim_that_goes_the_other_way_says_so_in_its_own_terms() -> None:
     v = verdict("lazy_saves_memory", 0.73, context="1000 users")
     assert v.status == "below" and not v.ok

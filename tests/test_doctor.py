@@ -5,13 +5,33 @@ from pathlib import Path
 
 import pytest
 
-from perflab.doctor import database_checks, package_checks, redis_checks, required_packages, run_checks
+from perflab.doctor import (
+    check_line,
+    database_checks,
+    package_checks,
+    redis_checks,
+    required_packages,
+    run_checks,
+    summary,
+)
 
 
 def test_all_checks_ok_on_a_built_dataset(sqlite_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PERFLAB_SCALE", "0.02")
     checks = run_checks(f"sqlite:///{sqlite_path}")
     assert all(ok for ok, _, _ in checks), [c for c in checks if not c[0]]
+
+
+def test_the_summary_is_one_line_per_check_with_the_data_folder_shortened(
+        sqlite_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERFLAB_SCALE", "0.02")
+    monkeypatch.setattr("perflab.config.data_dir", lambda: sqlite_path.parent)  # the data folder: the dataset's
+    monkeypatch.chdir(sqlite_path.parent)
+    url = f"sqlite:///{sqlite_path}"
+    lines = summary(url, short_paths=True).splitlines()
+    assert lines == [check_line(c).replace(str(sqlite_path.parent), ".") for c in run_checks(url)]
+    assert "OK   database              sqlite at sqlite:///./perflab.sqlite" in lines
+    assert str(sqlite_path.parent) in summary(url)  # in full unless asked
 
 
 def test_other_scale_says_rebuild(sqlite_path: Path) -> None:

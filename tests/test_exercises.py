@@ -34,7 +34,8 @@ from perflab.exercises import (
     run_learner,
 )
 from perflab.exercises.ch02 import orders_by_user_reference, sample_user_ids
-from perflab.exercises.dbapi import SentStatements, is_probe
+from perflab.exercises.dbapi import SentStatements
+from perflab.exercises.probes import is_probe
 from perflab.exercises.registry import HINTS_SHOWN
 from perflab.schema import Order, User
 
@@ -145,6 +146,15 @@ def test_check_result_accepts_rows_and_numpy(sqlite_engine: Engine) -> None:
     assert_passed(check_result(rows, expected[::-1]))
     assert_passed(check_result(np.array([3, 1, 2]), [1, 2, 3]))
     assert_passed(check_result({1: np.int64(5)}, {1: 5}))
+
+
+def test_a_series_is_a_dict_where_a_dict_is_expected_and_a_list_elsewhere() -> None:
+    import pandas as pd
+
+    by_user = pd.Series({1: [12, 480], 2: []})
+    assert_passed(check_result(by_user, {1: [12, 480], 2: []}))
+    assert_passed(check_result(by_user, [[12, 480], []]))
+    assert "is missing 1 of 3 keys" in check_result(by_user, {1: [12, 480], 2: [], 3: []}).message
 
 
 def test_check_result_never_raises_on_odd_values() -> None:
@@ -271,6 +281,27 @@ def test_sent_statements_sees_psycopg_connections(pg_dataset_engine: Engine) -> 
     assert psycopg.Connection.__dict__["connect"] is before
     assert [s.sql for s in sent.asked] == ["SELECT 42", "SELECT 42"]
     assert sent.rows() == 2 and sent.chars() == 4
+
+
+@pytest.mark.postgres
+def test_sent_statements_counts_psycopg_stream_and_copy_with_their_rows(pg_dataset_engine: Engine) -> None:
+    with SentStatements() as sent:
+        raw = pg_dataset_engine.raw_connection()
+        try:
+            cursor = raw.driver_connection.cursor()
+            streamed = list(cursor.stream("SELECT id FROM users WHERE id <= 12"))
+            with cursor.copy("COPY (SELECT id FROM users WHERE id <= 10) TO STDOUT") as copy:
+                copied = list(copy.rows())
+            with cursor.copy("COPY (SELECT id FROM users WHERE id <= 3) TO STDOUT") as copy:
+                chunks = [bytes(chunk) for chunk in copy]
+        finally:
+            raw.close()
+    assert len(streamed) == 12 and len(copied) == 10 and chunks == [b"1\n", b"2\n", b"3\n"]
+    assert [s.sql for s in sent.asked] == ["SELECT id FROM users WHERE id <= 12",
+                                           "COPY (SELECT id FROM users WHERE id <= 10) TO STDOUT",
+                                           "COPY (SELECT id FROM users WHERE id <= 3) TO STDOUT"]
+    assert [s.rows for s in sent.asked] == [12, 10, 3]
+    assert sent.chars() == len("".join(map(str, range(1, 13)))) + len("".join(map(str, range(1, 11)))) + 6
 
 
 @pytest.mark.parametrize("name", ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)])
@@ -632,7 +663,8 @@ def test_a_learner_function_that_rebinds_the_checkers_code_fails_and_the_code_is
 
 
 def test_a_name_rebound_to_a_module_is_the_import_system_not_a_rebinding(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Importing ``perflab.explain`` for the first time binds the package's ``explain`` to the module."""
+    """Importing a submodule for the first time binds its name on the package to the module (a function of the same
+    name is replaced: why perflab's explain lives in perflab.plans)."""
 
     from perflab.exercises.guard import Snapshot
 
@@ -645,3 +677,24 @@ def test_a_name_rebound_to_a_module_is_the_import_system_not_a_rebinding(monkeyp
     assert snapshot.rebound() == []
     package.limit = 10**9  # type: ignore[attr-defined]
     assert snapshot.rebound() == ["perflab._guard_demo.limit"]
+
+
+def test_a_learner_function_that_patches_the_clocks_the_check_reads_fails() -> None:
+    import statistics
+    import time
+
+    clock, median = time.perf_counter, statistics.median
+
+    def find_duplicates(items: list[int]) -> list[int]:
+        time.perf_counter = time.process_time = lambda: 0.0  # every timing the same
+        statistics.median = lambda xs: 1.0
+        return sorted({x for x in items if items.count(x) > 1})
+
+    process_time = time.process_time
+    try:
+        result = exercises.check("06-find-duplicates", find_duplicates)
+    finally:
+        time.process_time = process_time
+    assert not result.ok and "changed the check itself (" in result.message
+    assert "time.perf_counter" in result.message or "statistics.median" in result.message
+    assert time.perf_counter is clock and statistics.median is median

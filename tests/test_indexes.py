@@ -16,7 +16,9 @@ from perflab.indexes import (
     index_sql,
     list_indexes,
     scratch_index,
+    scratch_objects,
     scratch_table,
+    stored_columns,
 )
 
 ENGINES = ["sqlite_engine", pytest.param("pg_dataset_engine", marks=pytest.mark.postgres)]
@@ -58,6 +60,38 @@ def test_list_indexes_sees_expression_indexes_and_index_sql_makes_them_again(eng
         index_sql(engine, "ix_test_day")
 
 
+def held_by(engine: Engine, definition: str) -> tuple[str, ...]:
+    """stored_columns of an index made from ``definition`` (dropped again)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE INDEX ix_test_held ON orders {definition}")
+    try:
+        return stored_columns(engine, "ix_test_held")
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP INDEX ix_test_held")
+
+
+@pytest.mark.parametrize(("definition", "held"), [
+    ("(created_at DESC, status)", ("created_at", "status")),
+    ("(created_at, (status || '|' || user_id))", ("created_at", "status", "user_id")),
+    ("(created_at, (\"status\" || 'user_id' || [total_cents]))", ("created_at", "status", "total_cents")),
+    ("(created_at) WHERE status = 'paid'", ("created_at",)),
+], ids=["keys", "expression", "quoted-and-literal", "partial"])
+def test_stored_columns_counts_what_an_index_holds(engine: Engine, definition: str, held: tuple[str, ...]) -> None:
+    if engine.dialect.name == "postgresql":
+        definition = definition.replace("[total_cents]", "total_cents::text").replace("|| user_id", "|| user_id::text")
+    assert held_by(engine, definition) == held
+    with pytest.raises(PerflabError, match="no index named 'ix_test_held'"):
+        stored_columns(engine, "ix_test_held")
+
+
+@pytest.mark.postgres
+def test_stored_columns_counts_include_and_whole_row_references(pg_dataset_engine: Engine) -> None:
+    assert held_by(pg_dataset_engine, "(created_at) INCLUDE (status, total_cents, id)") == (
+        "created_at", "status", "total_cents", "id")
+    assert held_by(pg_dataset_engine, "((orders))") == ("id", "user_id", "status", "created_at", "total_cents")
+
+
 def test_drop_scratch_drops_a_scratch_expression_index(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE INDEX scratch_ix_expr ON orders ((total_cents + 0))")
@@ -71,7 +105,7 @@ def test_scratch_index_exists_inside_and_is_gone_after(engine: Engine) -> None:
         assert name == index_name("orders", ["user_id", "created_at"])
         assert ("orders", name, ("user_id", "created_at")) in list_indexes(engine)
         with engine.connect() as conn:  # the planner sees it
-            from perflab.explain import explain
+            from perflab.plans import explain
 
             plan = explain(conn, "SELECT id FROM orders WHERE user_id = :u AND created_at > :d",
                            {"u": 3, "d": "2024-01-01"})
@@ -146,8 +180,9 @@ def test_drop_scratch_removes_leftovers_and_nothing_else(engine: Engine) -> None
         conn.exec_driver_sql("CREATE INDEX scratch_ix_left_over ON orders (status)")
         conn.exec_driver_sql("CREATE TABLE scratch_left_over (id INTEGER PRIMARY KEY)")
         conn.exec_driver_sql("CREATE INDEX scratch_ix_on_leftover ON scratch_left_over (id)")
+    assert scratch_objects(engine) == ["scratch_ix_left_over", "scratch_left_over"]
     assert sorted(drop_scratch(engine)) == ["scratch_ix_left_over", "scratch_left_over"]
-    assert list_indexes(engine) == before and drop_scratch(engine) == []
+    assert list_indexes(engine) == before and drop_scratch(engine) == [] and scratch_objects(engine) == []
 
 
 def test_the_dataset_is_unchanged_after_all_of_it(engine: Engine) -> None:

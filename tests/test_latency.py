@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import FakeClock
 from sqlalchemy.engine import Engine
 
 from perflab.errors import PerflabError
@@ -26,25 +27,6 @@ from perflab.latency import (
     watch_sleeps,
 )
 from perflab.querylog import query_log
-
-
-class FakeClock:
-    """A clock that only moves when ``sleep`` is called: injected delays become exact.
-
-    ``late`` plays the scheduler waking the sleeper up late: each sleep takes that much longer.
-    """
-
-    def __init__(self, late: float = 0.0) -> None:
-        self.now = 0.0
-        self.late = late
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds + self.late
 
 
 @pytest.fixture

@@ -74,6 +74,21 @@ def test_memory_over_rejects_a_bad_interval() -> None:
         memory_over(print, [], every=0)
 
 
+def test_memory_over_refuses_readings_after_fn_restarts_or_stops_tracing() -> None:
+    from perflab.errors import PerflabError
+    from perflab.memory import memory_over
+
+    def restart(i: int) -> None:
+        if i == 3:
+            tracemalloc.stop()
+            tracemalloc.start()
+
+    for step in (restart, lambda i: tracemalloc.stop() if i == 3 else None):
+        with pytest.raises(PerflabError, match="stopped or restarted during the first 5 calls"):
+            memory_over(step, range(10), every=5)
+        assert not tracemalloc.is_tracing()
+
+
 def test_top_growth_names_the_line_that_kept_memory() -> None:
     from perflab.memory import top_growth
 
@@ -88,6 +103,30 @@ def test_top_growth_names_the_line_that_kept_memory() -> None:
     assert line.file == "test_memory.py" and "bytearray(1000)" in line.code and line.kib > 900
     assert str(line).startswith(f"test_memory.py:{line.line}: +")
     del kept
+
+
+def test_top_growth_within_charges_each_block_to_the_callers_line() -> None:
+    import copy
+
+    from perflab.memory import top_growth
+
+    template = [[i] * 20 for i in range(1000)]
+    cache: list[object] = []
+
+    def handler() -> None:
+        cache.append(copy.deepcopy(template))  # copy.py allocates, this line keeps
+
+    tracemalloc.start(10)
+    try:
+        before = tracemalloc.take_snapshot()
+        handler()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    assert top_growth(before, after, limit=1)[0].file == "copy.py"  # where it was allocated
+    [line] = top_growth(before, after, limit=1, within=handler)
+    assert line.file == "test_memory.py" and "cache.append(copy.deepcopy(template))" in line.code
+    assert line.kib > 150 and line.blocks >= 1000
 
 
 def test_rss_is_the_process_resident_size() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
-from perflab.explain import explain
 from perflab.indexes import scratch_index, scratch_table
 from perflab.plan_notes import execution_ms, read_plan
+from perflab.plans import explain
 
 
 def test_sqlite_scan_search_covering_and_temp_btree(sqlite_engine: Engine) -> None:

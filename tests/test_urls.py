@@ -21,6 +21,8 @@ SECRET = "Zq7s3cret"
      "postgresql+psycopg://ann:***@db/shop?application_name=a%40b"),
     (f"postgresql://db:5432/shop?password=p@{SECRET}", "postgresql://db:5432/shop?password=***"),
     (f"postgresql://ann:p?{SECRET}@db/shop", "postgresql://ann:***@db/shop"),
+    (f"postgresql://ann@db/shop?sslmode=verify-full&sslpassword={SECRET}",
+     "postgresql://ann@db/shop?sslmode=verify-full&sslpassword=***"),  # libpq's password of the client key
     (f"redis://:{SECRET}@cache:6379/0", "redis://:***@cache:6379/0"),
     (f"rediss://default:{SECRET}@cache", "rediss://default:***@cache"),
     (f"redis://cache/0?password={SECRET}", "redis://cache/0?password=***"),

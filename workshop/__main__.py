@@ -135,7 +135,8 @@ def parser() -> argparse.ArgumentParser:
                         help="the shared PostgreSQL database, as a role that may create roles "
                              "(default: PERFLAB_WORKSHOP_DATABASE_URL)")
     common.add_argument("--redis", default=os.environ.get("PERFLAB_WORKSHOP_REDIS_URL"), metavar="URL",
-                        help="the shared Redis (default: PERFLAB_WORKSHOP_REDIS_URL; none: in-process caches)")
+                        help="the shared Redis (default: PERFLAB_WORKSHOP_REDIS_URL; "
+                             "none: diskcache files on this machine)")
     common.add_argument("--run", type=Path, default=Path(os.environ.get("PERFLAB_WORKSHOP_RUN") or DEFAULT_RUN),
                         help="the folder for learners.json, homes and the hub's state (default: workshop/run)")
     top = argparse.ArgumentParser(prog="python3 tasks.py workshop", description=__doc__.splitlines()[0],

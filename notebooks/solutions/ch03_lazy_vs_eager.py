@@ -8,11 +8,11 @@ from __future__ import annotations
 
 CHOICES = {
     # Only the user's name and email are shown: the orders are never read, so do not load them.
-    "profile": "lazy",
+    "top-customers": "lazy",
     # Many-to-one: each order has one customer, a JOIN adds columns (not rows): one statement.
     "order-list": "joined",
     # Two levels of collections: a JOIN would repeat users and orders on every item row.
-    "heavy-customers": "selectin",
+    "regulars": "selectin",
 }
 
 

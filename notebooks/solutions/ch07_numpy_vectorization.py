@@ -1,7 +1,8 @@
 """Reference solution of chapter 07, NumPy and pandas vectorization.
 
 The check compares your function with ``line_total`` of every row (:mod:`perflab.exercises.ch07`) on rows it
-makes up each time, and times it against a plain Python loop; this is one solution, in NumPy.
+makes up each time, counts the Python instructions it runs on 1,000 and on 10,000 rows (the same number for both
+when it is vectorized), and times it against a plain Python loop; this is one solution, in NumPy.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ sharing one Redis never read each other's entries.
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import tempfile
 import time
@@ -203,8 +204,9 @@ class DiskLevel(Level):
     {'a': 1}
     >>> l2.remove()
 
-    Parameters: ``directory`` (default: a folder per learner under the system's temporary folder, so
-    two kernels of one learner share it), ``prefix``, ``serializer``, ``ttl`` as for :class:`RedisLevel`.
+    Parameters: ``directory`` (default: :func:`private_folder` named for the prefix, so two kernels of
+    one learner share it and nobody else can open it), ``prefix``, ``serializer``, ``ttl`` as for
+    :class:`RedisLevel`.
     """
 
     name = "L2 diskcache"
@@ -216,7 +218,7 @@ class DiskLevel(Level):
         super().__init__()
         self.prefix = prefix if prefix is not None else namespace()
         folder = self.prefix.strip(":").replace(":", "-")
-        self.directory = Path(directory) if directory is not None else Path(tempfile.gettempdir()) / folder
+        self.directory = Path(directory) if directory is not None else private_folder(folder)
         self.serializer = serializer or SERIALIZERS["json"]
         self.ttl = ttl
         self.cache = diskcache.Cache(str(self.directory))
@@ -243,6 +245,42 @@ class DiskLevel(Level):
         """Close the cache and delete its folder (what the chapter's last cell does)."""
         self.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def private_folder(name: str, base: str | Path | None = None) -> Path:
+    """A folder only this user can open: ``~/.cache/perflab/<name>`` (``$XDG_CACHE_HOME`` if set), mode 0700.
+
+    >>> folder = private_folder("ch10", base=tempfile.mkdtemp())
+    >>> folder.name, oct(folder.stat().st_mode & 0o777), oct(folder.parent.stat().st_mode & 0o777)
+    ('ch10', '0o700', '0o700')
+
+    A folder with a predictable name in a shared place (``/tmp/perflab-ann-ch10``) can be made first by
+    another user of the machine, who could then write the entries this user reads (and unpickles). Here
+    ``perflab`` and the folder are made with mode 0700, a folder of another owner is refused, and
+    a group- or world-readable one of this user is made private again. Where the home folder cannot be
+    written (a read-only container), a fresh folder from :func:`tempfile.mkdtemp` (0700, unpredictable
+    name) stands in; that one is not shared between kernels. Parameters: ``name`` of the folder, ``base``
+    (instead of ``~/.cache``: ``perflab/<name>`` is made inside it).
+    """
+    parent = Path(base or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "perflab"
+    try:
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make_private(parent)  # before anything is made inside it
+        folder = parent / name
+        folder.mkdir(mode=0o700, exist_ok=True)
+        _make_private(folder)
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    return folder
+
+
+def _make_private(path: Path) -> None:
+    """Mode 0700 on a folder of this user's; OSError for a symbolic link or another owner's folder."""
+    info = path.lstat()
+    if path.is_symlink() or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+        raise PermissionError(f"{path} is not a folder of this user's")
+    if info.st_mode & 0o077:
+        path.chmod(0o700)
 
 
 class TwoLevel(Level):

@@ -18,7 +18,7 @@ from typing import Any
 
 from perflab.cache.levels import DEFAULT_TTL, DiskLevel, Level, RedisLevel
 from perflab.cache.serializers import Serializer
-from perflab.urls import mask_url
+from perflab.urls import hide_secrets, mask_url
 
 _UNSET: Any = object()
 
@@ -47,7 +47,7 @@ instead; start Redis or unset PERFLAB_REDIS_URL
     if not url:
         level: Level = DiskLevel(directory, prefix=prefix, serializer=serializer, ttl=ttl)
         level.note = ("Redis is not configured (PERFLAB_REDIS_URL is unset): the second level is diskcache, "
-                      "files shared by the processes of this machine")
+                      "files in a private folder that your processes on this machine share")
         return level
     import redis
 
@@ -57,7 +57,7 @@ instead; start Redis or unset PERFLAB_REDIS_URL
         client.ping()
     except (redis.RedisError, ValueError) as exc:
         level = DiskLevel(directory, prefix=prefix, serializer=serializer, ttl=ttl)
-        reason = _reason(exc)
+        reason = hide_secrets(_reason(exc), url)
         level.note = (f"Redis at {shown} is not reachable ({reason}) — using the embedded diskcache level "
                       "instead; start Redis or unset PERFLAB_REDIS_URL")
         return level

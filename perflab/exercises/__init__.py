@@ -16,7 +16,10 @@ The package, one job per module:
   exceptions turned into one line;
 - :mod:`~perflab.exercises.values`: value comparison (:func:`check_result`), generous about form;
 - :mod:`~perflab.exercises.dbapi`: statements counted at the DBAPI level, where a learner cannot hide them;
+- :mod:`~perflab.exercises.pywork`: Python bytecode instructions counted, a measure of work no load can change;
 - :mod:`~perflab.exercises.unseen`: a second, differently seeded dataset to run the learner's function on;
+- :mod:`~perflab.exercises.lockout`: tables held locked while the learner's function runs, so a read through
+  any connection (one the statement counter never saw included) is seen waiting;
 - :mod:`~perflab.exercises.checks`: the building blocks (statements and rows, plans, speed, growth);
 - :mod:`~perflab.exercises.registry`: the exercises by id, :func:`check` and :func:`hint`;
 - :mod:`~perflab.exercises.guard`: what a learner's function rebinds in perflab while a check runs is

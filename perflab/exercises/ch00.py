@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from perflab.display import fn_name, plural
 from perflab.exercises import CheckResult, check_query_count, check_result, exercise, failed, passed, require
 from perflab.exercises.unseen import UNSEEN_HINT, both_datasets
-from perflab.exercises.values import conform, short_repr
+from perflab.exercises.values import conform, materialize, plain, short_repr
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -46,6 +47,28 @@ def order_counts(engine: Engine) -> dict[int, int]:
         return {int(user_id): int(n) for user_id, n in rows}
 
 
+def _read_now(learner_fn: Callable[..., Any], db: Engine) -> Any:
+    """The learner's answer with each item read as a number now, while its statements are still counted.
+
+    An item that only asks the database when it is read (``int()``, ``==``) asks it here, not after counting
+    stopped; items that are not numbers (rows, text) stay as they are, for the ❌ to name.
+    """
+    value = plain(materialize(learner_fn(db)))  # NumPy and pandas containers too: their items are read here
+    if not isinstance(value, (list, tuple)):
+        return value
+    return type(value)(_as_number(u) for u in value)
+
+
+def _as_number(item: Any) -> Any:
+    if type(item) in (int, str, bool, float, tuple, list, dict) or item is None:
+        return item  # plain values: nothing of the learner's runs when they are read later
+    try:
+        number = int(item)
+    except (TypeError, ValueError, ArithmeticError):
+        return item
+    return int.__int__(number) if isinstance(number, int) else item
+
+
 def _same_up_to_ties(got: Any, expected: Sequence[int], counts: dict[int, int]) -> bool:
     """True if ``got`` lists distinct users with the same order counts as ``expected``, in the same order."""
     if not isinstance(got, (list, tuple)) or len(got) != len(expected) or len(set(map(str, got))) != len(got):
@@ -65,6 +88,18 @@ MAX_CHARS = 1_000
 _SYMPTOM = ("these are not the five users with the most orders: look at the order counts of the users it "
             "returns")
 _FETCHES = "it fetches every order's user and counts in Python: let the database count, sort and keep five"
+_ALL_GROUPS = "it sends back every user's count: keep five in the database"
+
+
+def _rows_hint(result: CheckResult) -> CheckResult:
+    """A ❌ for too many rows says what came back: every order (counted in Python) or every user's group."""
+    if result.ok or "rows" not in result.details:
+        return result
+    biggest = max(result.details["statements"], key=lambda s: s.rows or 0)
+    if not re.search(r"\bGROUP\s+BY\b", biggest.sql, re.IGNORECASE):
+        return result
+    return failed(result.details["problem"], _ALL_GROUPS,
+                  **{k: v for k, v in result.details.items() if k not in ("problem", "hint")})
 
 
 def _wrong_answer(got: Any, expected: Sequence[int], counts: dict[int, int], what: str) -> CheckResult:
@@ -113,11 +148,11 @@ def _check_top_customers(learner_fn: Callable[..., Any], *, engine: Engine, max_
     what = f"{name}(engine)"
     counted = None
     for db, where in both_datasets(engine):
-        counted = require(check_query_count(
-            partial(learner_fn, db), db, max_queries, name=name, min_queries=1, max_rows=MAX_ROWS,
+        counted = require(_rows_hint(check_query_count(
+            partial(_read_now, learner_fn, db), db, max_queries, name=name, min_queries=1, max_rows=MAX_ROWS,
             max_chars=MAX_CHARS, hint="one statement can count, sort and keep five: let the database do all three",
             rows_hint=_FETCHES,
-        ))
+        )))
         got, expected, counts = counted.details["value"], top_customers_reference(db), order_counts(db)
         got = conform(got, expected)
         if not _same_up_to_ties(got, expected, counts):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from perflab.display import fn_name
 from perflab.errors import PerflabError
 from perflab.exercises import CheckResult, check_query_count, check_result, exercise, passed, require
+from perflab.exercises.dbapi import SentStatements
 from perflab.exercises.unseen import UNSEEN_HINT, both_datasets
 from perflab.exercises.values import conform
 
@@ -55,6 +56,29 @@ def sample_user_ids(engine: Engine, n: int = 100) -> list[int]:
 
 _ONE_PER_USER = "it sends one query per user: ask the database once for the orders of all these users"
 
+#: A function may fetch this many times the characters in every column of the rows it needs. On the course's data
+#: a correct answer that loads whole rows fetches up to 2.1x (a joinedload repeats each parent's columns on every
+#: child row); a whole table packed into one row (``group_concat``, ``string_agg``) 5.6x (reviews) and 25x (orders).
+CHARS_FACTOR = 3
+
+
+def returned_chars(fn: Callable[[], Any]) -> tuple[Any, int]:
+    """What ``fn()`` returns, and the characters its statements fetched (see :class:`SentStatements`)."""
+    with SentStatements() as sent:
+        value = fn()
+    return value, sent.chars() or 0
+
+
+def users_and_orders(engine: Engine, user_ids: Sequence[int]) -> None:
+    """Fetch every column of these users and of their orders: the widest rows a correct answer needs."""
+    from sqlalchemy import select
+
+    from perflab.schema import Order, User
+
+    with engine.connect() as conn:
+        conn.execute(select(User).where(User.id.in_(user_ids))).all()
+        conn.execute(select(Order).where(Order.user_id.in_(user_ids))).all()
+
 
 @exercise(
     "02-orders-per-user",
@@ -71,8 +95,9 @@ def _check_orders_per_user(learner_fn: Callable[..., Any], *, engine: Engine,
     """orders_by_user(engine, user_ids) -> {user_id: sorted order ids}, in 1 or 2 SQL statements.
 
     Runs on the course's dataset (100 users, or ``user_ids``) and on an unseen one; statements are
-    counted at the DBAPI level (a raw connection or another engine counts too) and the rows sent back
-    may not exceed the users' orders plus one row per user.
+    counted at the DBAPI level (a raw connection or another engine counts too), the rows sent back
+    may not exceed the users' orders plus one row per user, and their characters :data:`CHARS_FACTOR`
+    times every column of those users and orders.
     """
     name = fn_name(learner_fn)
     counted = None
@@ -82,9 +107,10 @@ def _check_orders_per_user(learner_fn: Callable[..., Any], *, engine: Engine,
         expected = orders_by_user_reference(db, ids)
         asked = asked or len(ids)
         counted = check_query_count(
-            partial(learner_fn, db, list(ids)), db, max_queries, name=name, hint=_ONE_PER_USER,
+            partial(learner_fn, db, list(ids)), db, max_queries, name=name, repeat_hint=_ONE_PER_USER,
             min_queries=min(1, len(ids)),  # the answer comes from the database (none asked: nothing to ask)
             max_rows=len(ids) + sum(map(len, expected.values())),
+            max_chars=CHARS_FACTOR * returned_chars(partial(users_and_orders, db, ids))[1],
             rows_hint="it reads orders of other users too: let the database pick the orders of these users",
         )
         if "value" not in counted.details:  # the function raised
@@ -153,17 +179,18 @@ def _check_loader_option(learner_fn: Callable[..., Any], *, engine: Engine, max_
     """product_ratings(engine) -> [(id, name, reviews, average rating)], in 1 or 2 SQL statements.
 
     Runs on the course's dataset and on an unseen one; statements are counted at the DBAPI level, the
-    rows sent back may not exceed the products plus their reviews (and 30 spare for a JOIN), averages
-    may differ by :data:`AVERAGE_TOLERANCE`, and rows may be lists or tuples.
+    rows sent back may not exceed the products plus their reviews (and 30 spare for a JOIN), their
+    characters :data:`CHARS_FACTOR` times what the reference's whole ORM objects hold, averages may
+    differ by :data:`AVERAGE_TOLERANCE`, and rows may be lists or tuples.
     """
     name = fn_name(learner_fn)
     counted = None
     for db, where in both_datasets(engine):
-        expected = product_ratings_reference(db)
+        expected, chars = returned_chars(partial(product_ratings_reference, db))
         reviews = sum(n for _, _, n, _ in expected)
         counted = check_query_count(
-            partial(learner_fn, db), db, max_queries, name=name, hint=_FIND_IT, show_sql=False, min_queries=1,
-            max_rows=2 * len(expected) + reviews,
+            partial(learner_fn, db), db, max_queries, name=name, repeat_hint=_FIND_IT, show_sql=False,
+            min_queries=1, max_rows=2 * len(expected) + reviews, max_chars=CHARS_FACTOR * chars,
             rows_hint=f"it reads reviews of other products too: load only the reviews of these {len(expected)} "
                       "products",
         )

@@ -6,16 +6,20 @@
 
 The learner writes ``add_index(engine)``, which creates one index. The check runs it on the course's
 dataset and on a second one the notebook never showed, then requires, on each: exactly one new
-index, of at most :data:`MAX_COLUMNS` columns (every index is paid for on every INSERT and UPDATE: an
-index on every column is not a fix), a plan for the report (on days the check picks at random) that
-uses it, and, on the course's dataset, the report at least :data:`FLOOR` times faster with it than
-without. Every index the learner's function created is dropped afterwards, passed or not: indexes are
-read from the catalog (:func:`perflab.indexes.list_indexes`), so an expression index is counted and dropped
-too. An ORM-style answer, ``sa.Index("ix", Order.created_at).create(bind=engine)``, attaches its Index to
-the course's shared ``Base.metadata``: the check builds the second dataset before it calls the learner's
-function (so that build does not create the learner's index first), and afterwards removes every Index the
-learner attached to those tables (each table's ``indexes`` is what it was before), so a later
-``create_all`` in the kernel does not make it again.
+index and no other change to the schema, an index holding at most :data:`MAX_COLUMNS` columns (every
+index is paid for on every INSERT and UPDATE: an index on every column is not a fix; ``INCLUDE`` columns
+and the columns an expression reads are held too, see :func:`perflab.indexes.stored_columns`), a plan
+for the report (on days the check picks at random) that uses it, and, on the course's dataset, the
+report at least :data:`FLOOR` times faster with it than without (on PostgreSQL, the server's own time).
+Every index the learner's function created is dropped afterwards, passed or not, and anything else it did
+to the schema is undone at once (:mod:`perflab.catalog`: a dropped course index made again, an added
+table, trigger or ANALYZE's ``sqlite_stat1`` dropped). Indexes are read from the catalog, so an expression
+index is counted and dropped too. An ORM-style answer,
+``sa.Index("ix", Order.created_at).create(bind=engine)``, attaches its Index to the course's shared
+``Base.metadata``: the check builds the second dataset before it calls the learner's function (so that
+build does not create the learner's index first), and afterwards removes every Index the learner attached
+to those tables (each table's ``indexes`` is what it was before), so a later ``create_all`` in the kernel
+does not make it again.
 """
 
 from __future__ import annotations
@@ -27,8 +31,13 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text
+
+from perflab.catalog import compare, named, schema_objects, undo
 from perflab.display import fn_name
 from perflab.exercises import CheckResult, exercise, failed, passed, require, run_learner
+from perflab.indexes import index_sql, list_indexes, stored_columns
+from perflab.plans import explain
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -41,8 +50,9 @@ FILTERED = "created_at"
 #: The most columns the learner's index may have: the write-cost budget.
 MAX_COLUMNS = 3
 #: The report must get at least this much faster with the index, best run against best run. Measured at scale 1
-#: on a busy machine: 85-145x on SQLite, about 10x on PostgreSQL over local TCP (the round trips stay); indexes
-#: that do not help (status, or status first) measured 0.4-0.9x.
+#: on a busy machine: 40-145x on SQLite (end to end, in-process) and 56-140x on PostgreSQL (the server's own time:
+#: end to end over local TCP, where the round trips stay, gave 3-13x, and a correct answer came within 3% of this
+#: floor); indexes that do not help (status, or status first) measured 0.4-0.9x.
 FLOOR = 3.0
 #: Timed runs of the report with the index and without it, a random day each run; the best run of each counts
 #: (other work on the machine only ever adds time).
@@ -55,8 +65,6 @@ def daily_report(engine: Engine, day: date) -> list[tuple[str, int, int]]:
     >>> daily_report(engine, date(2024, 3, 1))  # doctest: +SKIP
     [('delivered', 14, 250312), ('paid', 1, 19900), ...]
     """
-    from sqlalchemy import text
-
     params = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
     with engine.connect() as conn:
         return [tuple(row) for row in conn.execute(text(REPORT), params)]
@@ -81,27 +89,56 @@ def _drop(engine: Engine, names: list[str]) -> None:
 
 def _new_index(learner_fn: Callable[..., Any], engine: Engine, where: str, name: str,
                created: list[tuple[Engine, str]]) -> tuple[str, tuple[str, ...]]:
-    """Run the learner's function on ``engine``; the one index it created, as (name, columns)."""
-    from perflab.indexes import list_indexes
+    """Run the learner's function on ``engine``; the one index it created, as (name, key columns).
 
-    before = set(list_indexes(engine))
-    run_learner(learner_fn, engine, name=name,
-                hint="run it in a cell of its own to see the full error (an index that already exists? "
-                     "the check drops yours after each run)")
-    new = sorted(set(list_indexes(engine)) - before)
-    created.extend((engine, ix) for _table, ix, _cols in new)
+    Whatever else it changed in the schema is undone at once, and fails the check: an index it dropped or
+    replaced is made again from its definition, a table, view, trigger or function it added is dropped
+    (SQLite's ``ANALYZE`` adds a table, ``sqlite_stat1``, whose statistics change later plans).
+    """
+    before = schema_objects(engine)
+    try:
+        run_learner(learner_fn, engine, name=name,
+                    hint="run it in a cell of its own to see the full error (an index that already exists? "
+                         "the check drops yours after each run)")
+    finally:
+        change = compare(before, schema_objects(engine))
+        new = change.new_indexes()
+        created.extend((engine, ix) for ix in new)
+        undo(engine, before, change, keep=tuple(new))
+    if change.removed or change.changed:
+        harmed = [f"{verb} {named(keys)}" for verb, keys in (("dropped", change.removed), ("changed", change.changed))
+                  if keys]
+        undone = all(kind == "index" for kind, _name, _on in change.removed + change.changed)
+        require(failed(f"{name}(engine) {' and '.join(harmed)}{where}: "
+                       + ("the check made it again as it was" if undone else
+                          "the dataset needs a rebuild (perflab reset --yes, in a terminal)"),
+                       "add one index and leave everything else as it is: other queries rely on the indexes "
+                       "that are there, and every chapter on the tables"))
+    others = [key for key in change.added if key[0] != "index"]
+    if others:
+        stats = any(n.startswith("sqlite_stat") for _kind, n, _on in others)
+        require(failed(f"{name}(engine) also created {named(others)}{where} (dropped again): the exercise allows "
+                       "one index and nothing else",
+                       "leave out ANALYZE: on SQLite it stores statistics (sqlite_stat1) that change the plan of "
+                       "every later query in the chapter" if stats else
+                       "a table or trigger kept up to date on every write slows every write too, and the dataset "
+                       "must stay as the chapter found it: create the index only"))
     if not new:
         require(failed(f"{name}(engine) created no index{where}",
                        "read the report's plan with perflab.explain: which table does it scan, and which column "
                        "of the WHERE clause would let it jump to the rows it needs?"))
     if len(new) > 1:
-        require(failed(f"{name}(engine) created {len(new)} indexes{where} ({', '.join(ix for _t, ix, _c in new)}); "
+        require(failed(f"{name}(engine) created {len(new)} indexes{where} ({', '.join(new)}); "
                        "the exercise allows one",
                        "every index costs time on each INSERT and UPDATE: find the one the report needs"))
-    table, ix, columns = new[0]
-    if len(columns) > MAX_COLUMNS:
-        require(failed(f"your index {ix} has {len(columns)} columns ({', '.join(columns)}); the write budget is "
-                       f"{MAX_COLUMNS}",
+    ix = new[0]
+    stored = stored_columns(engine, ix)
+    columns = {other: cols for _table, other, cols in list_indexes(engine)}.get(ix, stored)
+    if len(stored) > MAX_COLUMNS:
+        why = " (a column in INCLUDE or inside an expression is held, and counted, too)" if set(stored) - set(
+            columns) else ""
+        require(failed(f"your index {ix} holds {len(stored)} columns ({', '.join(stored)}); the write budget is "
+                       f"{MAX_COLUMNS}{why}",
                        "an index on every column makes every INSERT and UPDATE maintain a copy of the whole row: "
                        "index what the WHERE clause filters on"))
     return ix, columns
@@ -122,10 +159,6 @@ def _schema_indexes_kept() -> Iterator[None]:
 
 def _uses(engine: Engine, ix: str, days: list[date], where: str, columns: tuple[str, ...]) -> None:
     """Require the report's plan to *search* the index (SQLite: SEARCH, not a SCAN that walks all of it)."""
-    from sqlalchemy import text
-
-    from perflab.explain import explain
-
     if columns[0] != FILTERED and FILTERED in columns[0]:
         require(failed(f"your index {ix} starts with the expression {columns[0]}, and the report compares "
                        f"{FILTERED} itself with a range{where}: a planner uses an index on an expression only for a "
@@ -146,14 +179,20 @@ def _uses(engine: Engine, ix: str, days: list[date], where: str, columns: tuple[
 
 def _speedup(engine: Engine, ix: str, rng: random.Random, runs: int,
              clock: Callable[[], float]) -> tuple[float, float, float]:
-    """(speedup, ms with, ms without): the report's best run with the index and without it (put back as it was)."""
-    from perflab.indexes import index_sql
+    """(speedup, ms with, ms without): the report's best run with the index and without it (put back as it was).
 
+    On SQLite a run is timed end to end with ``clock``: in-process, that is the database's work and little else. On
+    PostgreSQL it is the server's ``Execution Time`` (EXPLAIN ANALYZE, as the chapter's verdict reads it): a round
+    trip and the client's work cost the same with the index and without it, and under load they swamp the gain.
+    """
     definition = index_sql(engine, ix)
     with_ix: list[float] = []
     without: list[float] = []
 
     def timed(day: date) -> float:
+        if engine.dialect.name == "postgresql":  # the server's own time: the round trip would hide the index
+            params = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
+            return (explain(engine, text(REPORT), params).execution_ms or 0.0) / 1e3
         start = clock()
         daily_report(engine, day)
         return clock() - start
@@ -206,13 +245,14 @@ def _check_one_index(learner_fn: Callable[..., Any], *, engine: Engine, floor: f
         _uses(other, other_ix, _days(rng, 2), where, other_cols)
         speedup, fast_ms, slow_ms = _speedup(engine, ix, rng, runs, clock)
         details = {"index": ix, "columns": columns, "speedup": speedup, "ms_with": fast_ms, "ms_without": slow_ms}
+        timed = " of the server's own time" if engine.dialect.name == "postgresql" else ""
         if speedup < floor:
             return failed(f"with your index {ix} ({', '.join(columns)}) the report is only {speedup:.2g}x as fast "
-                          f"as without it ({fast_ms:.2f} ms vs {slow_ms:.2f} ms), at least {floor:g}x needed",
+                          f"as without it ({fast_ms:.2f} ms vs {slow_ms:.2f} ms{timed}), at least {floor:g}x needed",
                           "does the index's first column narrow the rows to one day?", **details)
         return passed(f"one index, {ix} ({', '.join(columns)}): the plan uses it and the report is {speedup:.0f}x "
-                      f"faster ({slow_ms:.2f} ms → {fast_ms:.2f} ms; at least {floor:g}x needed); your index was "
-                      "dropped again", **details)
+                      f"faster ({slow_ms:.2f} ms → {fast_ms:.2f} ms{timed}; at least {floor:g}x needed); your index "
+                      "was dropped again", **details)
     finally:
         for target in {e for e, _ix in created}:
             _drop(target, [ix for e, ix in created if e is target])

@@ -176,7 +176,7 @@ def _pages_match(learner_fn: Callable[..., Any], engine: Engine, ids: list[int],
         label = f"{where}{name}(engine, {pid})"
         counted = require(check_query_count(
             functools.partial(learner_fn, engine, pid), None, MAX_STATEMENTS, name=label,
-            hint=_N_PLUS_ONE, min_queries=1, max_rows=MAX_ROWS, max_chars=MAX_CHARS,
+            repeat_hint=_N_PLUS_ONE, min_queries=1, max_rows=MAX_ROWS, max_chars=MAX_CHARS,
             rows_hint="let the database count and keep only the rows the page shows (LIMIT, GROUP BY), "
                       "instead of fetching every review or order line"))
         require(check_result(counted.details["value"], product_page_reference(engine, pid), ordered=True,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from perflab.display import fn_name, one_line, plural
 from perflab.errors import PerflabError
 from perflab.exercises.dbapi import Sent, SentStatements
+from perflab.exercises.probes import is_probe
 from perflab.exercises.result import CheckResult, error_result, failed, passed
 from perflab.exercises.values import materialize
 from perflab.growth import growth_name
@@ -54,26 +55,38 @@ def listed(statements: list[Sent], limit: int = 3) -> str:
 
 
 def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries: int, *, name: str | None = None,
-                      hint: str | None = None, min_queries: int = 0, max_rows: int | None = None,
-                      max_chars: int | None = None, rows_hint: str | None = None,
+                      hint: str | None = None, repeat_hint: str | None = None, min_queries: int = 0,
+                      max_rows: int | None = None, max_chars: int | None = None, rows_hint: str | None = None,
                       show_sql: bool = True) -> CheckResult:
     """Run ``fn()`` and count the SQL statements it sends, at the DBAPI level; fail above ``max_queries``.
 
     >>> check_query_count(lambda: orders_by_user_reference(engine, [1, 2, 3]), engine, 2)  # doctest: +SKIP
     ✅ orders_by_user_reference sent 1 SQL statement (at most 2 allowed)
 
-    Every statement any connection sends while ``fn`` runs counts, whichever engine or raw connection
-    it goes through; catalog probes (pandas' table-name check) and BEGIN/COMMIT do not. What ``fn``
-    returns is consumed before counting stops (see :func:`~perflab.exercises.values.materialize`: any
-    iterable or mapping, at every level). ``details`` holds ``count``, ``value`` (consumed),
+    Every statement a connection opened or handed out by a pool while ``fn`` runs sends counts,
+    whichever engine, raw connection or psycopg cursor method (``execute``, ``stream``, ``copy``, a
+    server-side cursor) it goes through; catalog probes (pandas' table-name check) and BEGIN/COMMIT do
+    not. What ``fn`` returns is consumed before counting stops (see
+    :func:`~perflab.exercises.values.materialize`: any iterable or mapping, at every level); a value
+    read later (an object whose ``int()`` queries) is the checker's to read inside ``fn`` (chapter 00
+    does). It fails closed where it cannot count: work started in another process, a connection opened
+    while a profiler's function was set or whose counter was switched off (see
+    :class:`~perflab.exercises.dbapi.SentStatements`), and, with a bound on rows or characters, a
+    statement whose result cannot be measured (an in-memory copy of the data, a temporary view).
+    What it does not see, in-process limits that pass (tests/cheats/ch00.py ``LIMITS``): a ``sqlite3``
+    connection opened before counting started and kept outside any pool (ATTACHing the course's file
+    there), a psycopg ``connect`` bound to another name before, other drivers (psycopg2, asyncpg, apsw)
+    and psycopg's ``AsyncConnection``; code in the same process can always reach the counter itself.
+    ``details`` holds ``count``, ``value`` (consumed),
     ``statements`` (the :class:`~perflab.exercises.dbapi.Sent` ones counted), ``probes`` and, with
     ``max_rows`` or ``max_chars``, ``rows`` and ``chars``.
     Parameters: ``engine`` (unused, kept for old callers: all connections are watched); ``name`` of the
-    function in messages; ``hint`` for too many statements; ``min_queries`` (1: the answer must come
-    from the database; fewer fail with a hint of their own); ``max_rows`` the most rows the statements
-    may return and ``max_chars`` the most characters (the values' text length: bounds a whole table sent
-    as one long row), with ``rows_hint``;
-    ``show_sql`` False to name a repeated statement by its count only (when finding it is the exercise).
+    function in messages; ``hint`` for too many statements, ``repeat_hint`` instead when one of them
+    ran more than once (an N+1); ``min_queries`` (1: the answer must come from the database; fewer fail
+    with a hint of their own); ``max_rows`` the most rows the statements may return and ``max_chars``
+    the most characters (the values' text length: bounds a whole table sent as one long row), with
+    ``rows_hint``; ``show_sql`` False to name a repeated statement by its count only (when finding it is
+    the exercise).
     """
     label = name or fn_name(fn)
     with SentStatements() as sent:
@@ -84,22 +97,37 @@ def check_query_count(fn: Callable[[], Any], engine: Engine | None, max_queries:
     asked = sent.asked
     count = len(asked)
     details: dict[str, Any] = {"count": count, "value": value, "statements": asked,
-                               "probes": len(sent.all) - count}
-    if count < min_queries:
-        return failed(f"{label} sent no SQL statement: its answer does not come from the database",
-                      "ask the database for the answer, through the engine your function is given",
-                      **details)
+                               "probes": sum(is_probe(s.sql, s.backend) for s in sent.all)}
     if count > max_queries:
         problem = f"{label} sent {count} SQL statements, at most {max_queries} allowed"
         top = repeated_shape(asked)
         if top is None:
             problem += "" if not show_sql else f": {listed(asked)}"
+            fix = hint or (f"the answer needs at most {plural(max_queries, 'statement')}: leave out what it does not "
+                           "need, or ask for it together")
         else:
             problem += f": `{top[0]}` ran {top[1]} times" if show_sql else f": one statement ran {top[1]} times"
             problem += " (an N+1)" if top[0].upper().startswith(("SELECT", "WITH")) and top[1] > 2 else ""
-        return failed(problem, hint or "load the related rows in one query instead of one query per item",
+            fix = repeat_hint or hint or "load the related rows in one query instead of one query per item"
+        return failed(problem, fix, **details)
+    if sent.hidden:
+        problem, fix = sent.hidden[0]
+        return failed(f"{label} {problem}", fix, **details)
+    if count < min_queries:
+        return failed(f"{label} sent no SQL statement: its answer does not come from the database",
+                      "ask the database for the answer, through the engine your function is given",
                       **details)
     if max_rows is not None or max_chars is not None:
+        unknown = sent.unmeasured()
+        if unknown is not None and unknown.backend == "sqlite" and not unknown.database:
+            return failed(f"{label} ran {listed([unknown])} on an in-memory database (a copy of the data?), whose "
+                          "rows the check cannot count", "query the database through the engine your function is "
+                          "given, not a copy of it", **details)
+        if unknown is not None:
+            return failed(f"{label} sent a statement whose rows the check cannot count: {listed([unknown])}",
+                          "the check runs each statement again on a connection of its own to count what it "
+                          "returned: query the tables themselves (no temporary view or table, no function "
+                          "defined on your connection)", **details)
         rows, chars = sent.rows(), sent.chars()
         details.update(rows=rows, chars=chars)
         rows_hint = rows_hint or "let the database filter and aggregate, and send back only what you report"
@@ -123,7 +151,7 @@ column(s) in the WHERE clause, then run the check again
     Parameters: ``sql`` (text or a SQLAlchemy statement) with bound ``params``; ``index`` (a name, e.g.
     "ix_orders_status"); ``hint`` replaces the generic hint.
     """
-    from perflab.explain import explain
+    from perflab.plans import explain
 
     plan = explain(engine, sql, params)
     wanted = f"index {index}" if index else "an index"

@@ -30,29 +30,37 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+#: Standard modules whose functions the checks time and meter with: their public names are watched too.
+WATCHED_STDLIB = ("time", "statistics", "tracemalloc", "gc", "random", "threading", "sqlite3", "math")
 
-def _course_modules() -> list[ModuleType]:
+
+def _watched_modules() -> list[ModuleType]:
     return [m for name, m in list(sys.modules.items())
-            if (name == "perflab" or name.startswith("perflab.")) and isinstance(m, ModuleType)]
+            if (name == "perflab" or name.startswith("perflab.") or name in WATCHED_STDLIB)
+            and isinstance(m, ModuleType)]
+
+
+def _watched_names(module: ModuleType) -> dict[str, Any]:
+    course = module.__name__ == "perflab" or module.__name__.startswith("perflab.")
+    return {name: value for name, value in vars(module).items()
+            if not name.startswith("__") and (course or not name.startswith("_"))}
 
 
 @dataclass
 class Snapshot:
-    """What each name of each loaded perflab module was bound to (by identity)."""
+    """What each watched name of each watched module was bound to (by identity)."""
 
     bindings: dict[str, tuple[ModuleType, dict[str, Any]]]
 
     @classmethod
     def take(cls) -> Snapshot:
-        return cls({m.__name__: (m, dict(vars(m))) for m in _course_modules()})
+        return cls({m.__name__: (m, _watched_names(m)) for m in _watched_modules()})
 
     def _changes(self) -> list[tuple[ModuleType, str, Any]]:
         changes = []
         for module, before in self.bindings.values():
             now = vars(module)
             for name, value in before.items():
-                if name.startswith("__"):
-                    continue
                 current = now.get(name, _MISSING)
                 if current is not value and not isinstance(current, ModuleType):
                     changes.append((module, name, value))

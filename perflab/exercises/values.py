@@ -5,8 +5,9 @@
 >>> check_result([[1, "a", 3.63]], [(1, "a", 3.62)], tolerance=0.01)
 ✅ the result matches the reference (numbers within 0.01)
 
-What counts as the same value: a generator, a NumPy array, a pandas Series or Index is a list; a
-one-column DataFrame is that column, a wider one its rows; a SQLAlchemy row is a tuple; a list where a
+What counts as the same value: a generator, a NumPy array, a pandas Series or Index is a list (a
+Series is a dict, index to value, where a dict is expected); a one-column DataFrame is that column, a
+wider one its rows; a SQLAlchemy row is a tuple; a list where a
 tuple is expected (a record) is that tuple; NumPy numbers are numbers; NaN where None is expected is
 None. Lists compare as multisets unless ordered; dict key order never matters.
 """
@@ -107,6 +108,11 @@ def plain(x: Any) -> Any:
     return x
 
 
+def _is_series(x: Any) -> bool:
+    """A pandas Series (without importing pandas): one column of values with an index."""
+    return type(x).__module__.startswith("pandas") and hasattr(x, "to_dict") and not hasattr(x, "columns")
+
+
 def _is_nan(x: Any) -> bool:
     return isinstance(x, float) and math.isnan(x)
 
@@ -121,6 +127,8 @@ def conform(actual: Any, expected: Any) -> Any:
     >>> conform([(1, [2])], {1: [2]})
     {1: [2]}
     """
+    if isinstance(expected, Mapping) and _is_series(actual):
+        actual = actual.to_dict()  # keyed by its index, e.g. a groupby's
     actual, expected = plain(actual), plain(expected)
     if expected is None and _is_nan(actual):
         return None

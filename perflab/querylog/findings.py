@@ -21,12 +21,17 @@ How statements are grouped (the query log does this as it folds what it recorded
   statement shape (see :func:`perflab.querylog.shapes.shape_of`) *and* the line of your code that
   sent it (:func:`perflab.callsite.user_frame`): the same query from two places is two findings.
 
-A group that ran ``min_repeats`` times or more is classified:
+A group that ran ``min_repeats`` times or more is classified by the values its statements carried: the
+bound parameters and the numbers and strings written into the SQL text (a loop that formats each id into
+the SQL with an f-string sends different statements, not the same one):
 
-- the same parameters every time: a **repeated query** (run it once or cache it), never an N+1;
-- a SELECT whose only changing parameters are an ``OFFSET`` or a keyset bound (``id > ?``), with a
-  page size (``LIMIT``) above 1: a **paginated loop**, which reads distinct pages and is not a finding;
-- any other SELECT with changing parameters: a **per-row query**, the classic N+1;
+- the same SQL and the same parameters every time: a **repeated query** (run it once or cache it), never
+  an N+1;
+- a SELECT whose only changing values are an ``OFFSET`` or a keyset bound (``id > ?``), with a page size
+  (``LIMIT``) above 1: a **paginated loop**, which reads distinct pages and is not a finding;
+- a SELECT whose only changing values fill an ``IN (...)`` list of more than one value: a **batched
+  loop** (the IN batching chapter 02 teaches, done in chunks), the fix, not a finding;
+- any other SELECT with changing values: a **per-row query**, the classic N+1;
 - ``executemany`` calls in a loop: one batch per call, send all rows in one call;
 - INSERT / UPDATE / DELETE one row at a time: send the rows as one executemany or one bulk statement.
 """
@@ -38,9 +43,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from perflab.callsite import CallSite
-from perflab.querylog.shapes import literal_limit, placeholder_roles, short_sql
+from perflab.querylog.shapes import short_sql, values_of
 
-#: Different parameter sets kept per group (to tell repeated from per-row queries and spot pagination).
+#: Different parameter sets, and SQL texts, kept per group (to tell repeated from per-row queries, spot pages).
 DISTINCT_CAP = 1_000
 
 REPEATED_HINT = "repeated query: run once or cache (same parameters every time)"
@@ -80,7 +85,7 @@ class Suspect:
     total_time: float
     """Seconds spent in those statements (injected latency included)."""
     distinct_params: int = 2
-    """How many different parameter sets it ran with (counted up to 1000)."""
+    """How many different statements it ran: parameter sets, or SQL texts with values written in (up to 1000)."""
     kind: str = "per-row query"
     """``lazy load``, ``attribute load``, ``per-row query``, ``repeated query``, ``per-row write``,
     ``executemany loop`` or ``round trips``."""
@@ -121,7 +126,8 @@ class Group:
         sql: one statement as sent (its placeholders tell which parameter is a LIMIT or an OFFSET).
     """
 
-    __slots__ = ("orm", "shape", "site", "sql", "count", "total_time", "params", "named", "rows", "batches")
+    __slots__ = ("orm", "shape", "site", "sql", "count", "total_time", "params", "texts", "named", "rows",
+                 "batches")
 
     def __init__(self, orm: OrmLoad | None, shape: str, site: CallSite | None, sql: str = "") -> None:
         self.orm = orm
@@ -131,12 +137,13 @@ class Group:
         self.count = 0
         self.total_time = 0.0
         self.params: set[Any] = set()
+        self.texts: set[str] = set()
         self.named = False
         self.rows = 0
         self.batches = 0
 
-    def add(self, params: Any, duration: float, *, executemany: bool) -> None:
-        """Count one statement of this group."""
+    def add(self, params: Any, duration: float, *, executemany: bool, sql: str | None = None) -> None:
+        """Count one statement of this group (``sql``: its text as sent, default the group's ``sql``)."""
         self.count += 1
         self.total_time += duration
         if executemany:
@@ -147,6 +154,13 @@ class Group:
             if isinstance(params, Mapping):
                 self.named = True
             self.params.add(_freeze(params))
+        if len(self.texts) < DISTINCT_CAP:
+            self.texts.add(self.sql if sql is None else sql)
+
+    @property
+    def distinct(self) -> int:
+        """How many different statements ran (parameter sets or texts, whichever varied more; up to 1000)."""
+        return max(len(self.params), len(self.texts))
 
 
 def _freeze(params: Any) -> Any:
@@ -159,18 +173,47 @@ def _freeze(params: Any) -> Any:
     return key
 
 
-def _varying(group: Group) -> set[int | str] | None:
-    """Which parameters (positions or names) took more than one value, or None if that cannot be told."""
-    rows: list[dict[int | str, Any]] = []
-    for frozen in group.params:
-        if group.named and isinstance(frozen, tuple):
-            rows.append(dict(frozen))
-        elif isinstance(frozen, tuple):
-            rows.append(dict(enumerate(frozen)))
-        else:
-            return None
+def _changed(rows: list[dict[Any, Any]]) -> set[Any]:
     keys = set().union(*rows) if rows else set()
     return {k for k in keys if len({repr(r.get(k)) for r in rows}) > 1}
+
+
+def _changes(group: Group) -> tuple[dict[Any, str], set[Any]] | None:
+    """(role of each value, the values that changed between statements), or None if that cannot be told.
+
+    Values are the bound parameters (by position or name) and the numbers and strings written into the
+    SQL text (by their place in it); one that some statements lack counts as changed. A value whose role
+    differs from one text to another (IN lists of different lengths move the values after them) is a
+    plain ``value``.
+    """
+    roles: dict[Any, str] = {}
+    literal_rows: list[dict[Any, Any]] = []
+    for text in group.texts or {group.sql}:
+        found = values_of(text)
+        keyed = [*found.roles.items(), *((("literal", i), role) for i, (role, _) in enumerate(found.literals))]
+        for key, role in keyed:
+            roles[key] = role if roles.get(key, role) == role else "value"
+        literal_rows.append({("literal", i): value for i, (_, value) in enumerate(found.literals)})
+    param_rows: list[dict[Any, Any]] = []
+    for frozen in group.params:
+        if not isinstance(frozen, tuple):
+            return None
+        param_rows.append(dict(frozen) if group.named else dict(enumerate(frozen)))
+    return roles, _changed(literal_rows) | _changed(param_rows)
+
+
+def _page_size(group: Group) -> int | None:
+    """The LIMIT of the group's statements, a bound parameter or a number in the text, or None."""
+    found = values_of(group.sql)
+    limits = [key for key, role in found.roles.items() if role == "limit"]
+    if limits:
+        sample = next(iter(group.params), None)
+        if not isinstance(sample, tuple):
+            return None
+        size = (dict(sample) if group.named else dict(enumerate(sample))).get(limits[0])
+        return size if isinstance(size, int) else None
+    size_text = next((text for role, text in found.literals if role == "limit"), None)
+    return int(size_text) if size_text is not None and size_text.isdigit() else None
 
 
 def is_paginated(group: Group) -> bool:
@@ -179,18 +222,30 @@ def is_paginated(group: Group) -> bool:
     A loop ``WHERE user_id = ? LIMIT 10`` over users is per-row (an equality key changes);
     ``ORDER BY id LIMIT 100 OFFSET ?`` or ``WHERE id > ? ORDER BY id LIMIT 100`` reads distinct pages.
     """
-    roles = placeholder_roles(group.sql)
-    varying = _varying(group)
-    if not varying or any(roles.get(k, "value") not in ("offset", "bound") for k in varying):
+    found = _changes(group)
+    if found is None:
         return False
-    limits = [k for k, role in roles.items() if role == "limit"]
-    if limits:
-        sample = next(iter(group.params))
-        values = dict(sample) if group.named else dict(enumerate(sample))
-        size = values.get(limits[0])
-        return isinstance(size, int) and size > 1
-    size = literal_limit(group.sql)
+    roles, changed = found
+    if not changed or any(roles.get(k, "value") not in ("offset", "bound") for k in changed):
+        return False
+    size = _page_size(group)
     return size is not None and size > 1
+
+
+def is_batched(group: Group) -> bool:
+    """True for a SELECT loop over ``IN (...)`` batches of more than one value: only the list (and pages) change.
+
+    ``WHERE user_id IN (?, ?, ...)`` sent once per chunk of ids reads distinct rows a batch at a time (what
+    ``selectinload`` does too); ``WHERE user_id IN (?)`` once per id is a per-row loop.
+    """
+    found = _changes(group)
+    if found is None:
+        return False
+    roles, changed = found
+    kinds = {roles.get(k, "value") for k in changed}
+    if "list" not in kinds or not kinds <= {"list", "offset", "bound"}:
+        return False
+    return max(values_of(text).longest_list for text in group.texts or {group.sql}) > 1
 
 
 def _option(attribute: str) -> str:
@@ -246,9 +301,9 @@ def _classify(group: Group, chains: dict[str, str]) -> tuple[str, str] | None:
         per = round(group.rows / group.batches)
         return "executemany loop", f"one executemany per batch of {per} rows: send them all in one call"
     if verb in ("SELECT", "WITH"):
-        if len(group.params) == 1 and group.batches == 0:
+        if group.distinct == 1 and group.batches == 0:
             return "repeated query", REPEATED_HINT
-        return None if is_paginated(group) else ("per-row query", PER_ROW_HINT)
+        return None if is_paginated(group) or is_batched(group) else ("per-row query", PER_ROW_HINT)
     if verb in ("INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE"):
         return "per-row write", WRITE_HINT
     return "round trips", OTHER_HINT
@@ -275,7 +330,7 @@ def find(groups: list[Group], min_repeats: int) -> list[Suspect]:
         kind, hint = classified
         attribute = group.orm.attribute if group.orm is not None else None
         subject = f"`{attribute}`" if attribute else short_sql(group.shape)
-        distinct = len(group.params) if group.batches == 0 else group.batches
+        distinct = group.distinct if group.batches == 0 else group.batches
         found.append(Suspect(group.shape, group.count, group.total_time, distinct, kind, group.site,
                              attribute, hint, subject))
     found.sort(key=lambda s: (-s.count, -s.total_time))

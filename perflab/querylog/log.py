@@ -415,7 +415,7 @@ class QueryLog:
                 group = self._groups.get(group_key)
                 if group is None:
                     group = self._groups[group_key] = Group(load, shape, site, sql)
-                group.add(params, duration, executemany=executemany)
+                group.add(params, duration, executemany=executemany, sql=sql)
 
     def _site(self, key: tuple[str, int, str] | None) -> CallSite | None:
         if key is None:

@@ -5,14 +5,15 @@
 >>> short_sql("SELECT orders.id, orders.user_id, orders.status FROM orders WHERE ? = orders.user_id")
 'SELECT ... FROM orders WHERE ? = orders.user_id'
 
-Also what each bound parameter of a statement does (:func:`placeholder_roles`): the query log uses
-it to tell a loop over pages (only an OFFSET or a keyset bound changes) from a loop over rows.
+Also what each value of a statement does (:func:`values_of`): the query log uses it to tell a loop over
+pages (only an OFFSET or a keyset bound changes) or over ``IN (...)`` batches from a loop over rows.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from typing import NamedTuple
 
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
@@ -153,24 +154,92 @@ def short_sql(sql: str, width: int = 160, keep_select: int = 30) -> str:
     return text
 
 
-# --------------------------------------------------------------------------- what each parameter does
+# --------------------------------------------------------------------------- what each value does
 
-_ANY_PLACEHOLDER = re.compile(
-    r"__\[POSTCOMPILE_(?P<post>\w+)\]"
+_VALUE = re.compile(
+    r"(?P<string>'(?:[^']|'')*')"
+    r"|(?P<comment>/\*.*?\*/|--[^\n]*)"
+    r"|(?:__\[POSTCOMPILE_(?P<post>\w+)\]"
     r"|%\((?P<py>\w+)\)s|(?P<fmt>%s)|(?P<qmark>\?)"
     r"|\$(?P<num>\d+)"
-    r"|(?<![:\w]):(?P<named>\w+)"
+    r"|(?<![:\w]):(?P<named>\w+))"
+    r"(?:::[A-Za-z_]\w*(?: (?:WITH|WITHOUT) TIME ZONE)?(?:\(\d+(?:, ?\d+)?\))?(?:\[\])?)?"  # a PostgreSQL cast
+    r"|(?P<number>(?<![\w$.?])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.]))",
+    re.S,
 )
 _BEFORE = re.compile(
     r"(?:(?P<offset>\bOFFSET)|(?P<limit>\bLIMIT|\bFETCH\s+(?:FIRST|NEXT))|(?P<bound>>=|<=|<>|!=|>|<))\s*\(?\s*$",
     re.I,
 )
-_LITERAL_LIMIT = re.compile(r"\b(?:LIMIT|FETCH\s+(?:FIRST|NEXT))\s+(\d+)", re.I)
+_LIST_OPENS = re.compile(r"\bIN\s*\(\s*$", re.I)
+_LIST_GOES_ON = re.compile(r"\s*,\s*")
 
 
-@functools.lru_cache(maxsize=1024)
+class Values(NamedTuple):
+    """What the values of one statement do: its bound parameters and the values written into its text."""
+
+    roles: dict[int | str, str]
+    """Each bound parameter's role, by position (``?``, ``%s``, ``$1``) or name (``%(name)s``, ``:name``)."""
+    literals: tuple[tuple[str, str], ...]
+    """The numbers and strings written into the SQL itself, in order: (role, text)."""
+    longest_list: int
+    """The most values in one ``IN (...)`` list (0 without one)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def values_of(sql: str) -> Values:
+    """What each value of ``sql`` does: ``limit``, ``offset``, ``bound`` (a range bound), ``list`` (in ``IN (...)``)
+    or ``value``.
+
+    >>> values_of("SELECT id FROM orders WHERE user_id IN (?, ?) AND id > 7 ORDER BY id LIMIT ? OFFSET ?")
+    Values(roles={0: 'list', 1: 'list', 2: 'limit', 3: 'offset'}, literals=(('bound', '7'),), longest_list=2)
+
+    The role is read from what comes just before the value (``OFFSET``, ``LIMIT``, a comparison,
+    ``IN (`` or a comma inside such a list); ``<>`` / ``!=`` count as ``bound`` too (they are not an
+    equality lookup of one row's key). One pass over the text: a 500-value ``IN`` list costs no more
+    than 500 values anywhere else.
+
+    Parameters:
+        sql: the statement as sent to the driver.
+    """
+    roles: dict[int | str, str] = {}
+    literals: list[tuple[str, str]] = []
+    position = 0
+    end = 0
+    in_list = 0  # values so far in the IN list we are in (0: not in one)
+    longest = 0
+    for m in _VALUE.finditer(sql):
+        if m.group("comment"):
+            continue
+        between = sql[end:m.start()]
+        end = m.end()
+        if in_list and _LIST_GOES_ON.fullmatch(between):
+            in_list += 1
+            role = "list"
+        elif _LIST_OPENS.search(between):
+            in_list, role = 1, "list"
+        else:
+            in_list = 0
+            before = _BEFORE.search(between)
+            role = next((name for name in ("offset", "limit", "bound") if before and before.group(name)), "value")
+        longest = max(longest, in_list)
+        if m.group("string") or m.group("number"):
+            literals.append((role, m.group()))
+            continue
+        key: int | str
+        if m.group("post") or m.group("py") or m.group("named"):
+            key = m.group("post") or m.group("py") or m.group("named")
+        elif m.group("num"):
+            key = int(m.group("num")) - 1
+        else:
+            key = position
+            position += 1
+        roles[key] = role
+    return Values(roles, tuple(literals), longest)
+
+
 def placeholder_roles(sql: str) -> dict[int | str, str]:
-    """What each bound parameter of ``sql`` does: ``limit``, ``offset``, ``bound`` (a range bound) or ``value``.
+    """What each bound parameter of ``sql`` does (see :func:`values_of`), by position or name.
 
     >>> placeholder_roles("SELECT id FROM orders WHERE user_id = ? ORDER BY id LIMIT ? OFFSET ?")
     {0: 'value', 1: 'limit', 2: 'offset'}
@@ -178,36 +247,9 @@ def placeholder_roles(sql: str) -> dict[int | str, str]:
     {'after': 'bound', 'n': 'limit'}
 
     Keys are the parameter's position (``?``, ``%s``, ``$1``) or its name (``%(name)s``, ``:name``),
-    matching how the driver received the parameters. ``<>`` / ``!=`` count as ``bound`` too (they
-    are not an equality lookup of one row's key).
+    matching how the driver received the parameters.
 
     Parameters:
         sql: the statement as sent to the driver.
     """
-    text = _COMMENT.sub(" ", _STRING.sub("''", sql))
-    roles: dict[int | str, str] = {}
-    position = 0
-    for m in _ANY_PLACEHOLDER.finditer(text):
-        before = _BEFORE.search(text, 0, m.start())
-        role = next((name for name in ("offset", "limit", "bound") if before and before.group(name)), "value")
-        key: int | str
-        if m.group("post") or m.group("py") or m.group("named"):
-            key = m.group("post") or m.group("py") or m.group("named")
-            role = "value" if m.group("post") else role  # an expanding IN list
-        elif m.group("num"):
-            key = int(m.group("num")) - 1
-        else:
-            key = position
-            position += 1
-        roles[key] = role
-    return roles
-
-
-def literal_limit(sql: str) -> int | None:
-    """The page size written as a literal number in ``sql`` (``LIMIT 100``), or None.
-
-    >>> literal_limit("SELECT id FROM t ORDER BY id LIMIT 100"), literal_limit("SELECT 1")
-    (100, None)
-    """
-    m = _LITERAL_LIMIT.search(_STRING.sub("''", sql))
-    return int(m.group(1)) if m else None
+    return values_of(sql).roles

@@ -172,7 +172,7 @@ NOTES: dict[str, Note] = {
         "03-lazy-vs-eager",
         "Related rows that are never read are never loaded, so they take no memory.",
         "When every related row is read, lazy loading loads them all anyway, plus one query per parent: "
-        "chapter 03 prints that case beside its verdict, and there eager needs less."),
+        "chapter 03 holds a verdict on that case too, just before the claim's own, and there eager needs less."),
     "lazy_initial_load": _n(
         "03-lazy-vs-eager",
         "Loading only the parents reads far fewer rows than loading them with all of their children.",

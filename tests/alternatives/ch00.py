@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from perflab.schema import Order
+from perflab.schema import Order, User
 
 TOP5 = "SELECT user_id, count(*) AS orders FROM orders GROUP BY user_id ORDER BY orders DESC, user_id LIMIT 5"
 
@@ -58,5 +58,53 @@ def as_tuple(engine: Engine) -> tuple[int, ...]:
         return tuple(conn.scalars(sa.text(TOP5)))
 
 
+def sql_cte(engine: Engine) -> list[int]:
+    sql = ("WITH per_user AS (SELECT user_id, count(*) AS n FROM orders GROUP BY user_id) "
+           "SELECT user_id FROM per_user ORDER BY n DESC, user_id LIMIT 5")
+    with engine.connect() as conn:
+        return list(conn.scalars(sa.text(sql)).all())
+
+
+def orm_join_users(engine: Engine) -> list[int]:
+    n = sa.func.count(Order.id)
+    stmt = sa.select(User.id).join(User.orders).group_by(User.id).order_by(n.desc(), User.id).limit(5)
+    with Session(engine) as session:
+        return list(session.scalars(stmt).all())
+
+
+def orm_legacy_query(engine: Engine) -> list[int]:
+    with Session(engine) as session:
+        query = (session.query(Order.user_id).group_by(Order.user_id)
+                 .order_by(sa.func.count(Order.id).desc(), Order.user_id).limit(5))
+        return [user_id for (user_id,) in query]
+
+
+def pandas_orm_statement(engine: Engine) -> list[Any]:
+    stmt = (sa.select(Order.user_id, sa.func.count().label("n")).group_by(Order.user_id)
+            .order_by(sa.desc("n"), Order.user_id).limit(5))
+    return list(pd.read_sql(stmt, engine).user_id)  # NumPy int64 items
+
+
+def pandas_bound_limit(engine: Engine) -> list[int]:
+    sql = sa.text("SELECT user_id FROM orders GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT :n")
+    return pd.read_sql_query(sql, engine, params={"n": 5}).user_id.tolist()
+
+
+def ids_as_text(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [str(u) for u in conn.scalars(sa.text(TOP5))]
+
+
+def dbapi_cursor(engine: Engine) -> list[int]:
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT user_id FROM orders GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 5")
+        return [u for (u,) in cursor.fetchall()]
+    finally:
+        raw.close()
+
+
 ALTERNATIVES = [sql_text, orm_session, pandas_read_sql, pandas_series, numpy_array, pandas_index, pandas_frame,
-                generator, as_tuple]
+                generator, as_tuple, sql_cte, orm_join_users, orm_legacy_query, pandas_orm_statement,
+                pandas_bound_limit, ids_as_text, dbapi_cursor]

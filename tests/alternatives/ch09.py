@@ -12,6 +12,12 @@ def index_object(engine: Engine) -> None:
     sa.Index("ix_orders_day", orders.c.created_at).create(bind=engine)
 
 
+def mixed_case_name(engine: Engine) -> None:
+    """A mixed-case name, which SQLAlchemy quotes: PostgreSQL's plan prints it in quotes too."""
+    orders = sa.Table("orders", sa.MetaData(), sa.Column("created_at", sa.DateTime))
+    sa.Index("IX_Orders_CreatedAt", orders.c.created_at).create(bind=engine)
+
+
 def orm_index(engine: Engine) -> None:
     """An Index on the ORM's Order: it joins the course's shared metadata, which the check restores afterwards."""
     from perflab.schema import Order
@@ -43,4 +49,4 @@ def raw_dbapi(engine: Engine) -> None:
         raw.close()
 
 
-ONE_INDEX = [index_object, orm_index, composite_with_status, covering, raw_dbapi]
+ONE_INDEX = [index_object, mixed_case_name, orm_index, composite_with_status, covering, raw_dbapi]

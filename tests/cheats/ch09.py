@@ -52,3 +52,66 @@ def day_expression(engine: Engine) -> None:
     """An index on the day of created_at: the report compares created_at itself, so the planner cannot use it."""
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE INDEX ix_orders_date ON orders (date(created_at))")
+
+
+def include_every_column(engine: Engine) -> None:
+    """PostgreSQL: one key column and the rest of the row in INCLUDE (SQLite has no INCLUDE: the same as a key)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("CREATE INDEX ix_orders_incl ON orders (created_at) "
+                                 "INCLUDE (status, total_cents, user_id, id)")
+        else:
+            conn.exec_driver_sql("CREATE INDEX ix_orders_incl ON orders (created_at, status, total_cents, user_id)")
+
+
+def expression_of_every_column(engine: Engine) -> None:
+    """The whole row packed into one expression term: two terms, five columns held."""
+    cast = "::text" if engine.dialect.name == "postgresql" else ""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE INDEX ix_orders_packed ON orders (created_at, (status || '|' || "
+                             f"total_cents{cast} || '|' || user_id{cast} || '|' || id{cast}))")
+
+
+def drop_a_course_index_too(engine: Engine) -> None:
+    """The right index, and one index fewer to pay for: the course's own index on orders.user_id dropped."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_orders_user_id")
+        conn.exec_driver_sql("CREATE INDEX ix_orders_swap ON orders (created_at)")
+
+
+def replace_a_course_index(engine: Engine) -> None:
+    """The course's index on orders.user_id replaced by the right one under the same name: no index 'created'."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_orders_user_id")
+        conn.exec_driver_sql("CREATE INDEX ix_orders_user_id ON orders (created_at)")
+
+
+def analyze_too(engine: Engine) -> None:
+    """The right index, then ANALYZE: on SQLite a table of statistics (sqlite_stat1) that stays behind."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_orders_an ON orders (created_at)")
+        conn.exec_driver_sql("ANALYZE")
+
+
+def side_table_and_trigger(engine: Engine) -> None:
+    """The right index, and a summary table kept up to date by a trigger: a write cost the budget cannot see."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE orders_daily (day TEXT, status TEXT, n INTEGER)")
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("CREATE FUNCTION orders_daily_count() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                                 "BEGIN UPDATE orders_daily SET n = n + 1 WHERE status = NEW.status; RETURN NEW; "
+                                 "END $$")
+            conn.exec_driver_sql("CREATE TRIGGER orders_daily_t AFTER INSERT ON orders FOR EACH ROW "
+                                 "EXECUTE FUNCTION orders_daily_count()")
+        else:
+            conn.exec_driver_sql("CREATE TRIGGER orders_daily_t AFTER INSERT ON orders BEGIN "
+                                 "UPDATE orders_daily SET n = n + 1 WHERE status = NEW.status; END")
+        conn.exec_driver_sql("CREATE INDEX ix_orders_trig ON orders (created_at)")
+
+
+def blind_budget(engine: Engine) -> None:
+    """An index on every column, and the check's column counter told to see one column."""
+    import perflab.indexes
+
+    perflab.indexes.stored_columns = lambda engine, index: ("created_at",)
+    every_column(engine)

@@ -13,9 +13,9 @@ from tools.nbtools.common import (
     CONTENTS_MARKER,
     DEFAULT_TIMEOUT,
     NAV_MARKER,
-    _display,
     chapter_paths,
     default_notebooks_dir,
+    shown_path,
 )
 from tools.nbtools.execute import execute_notebook
 from tools.nbtools.nav import refresh_nav
@@ -117,14 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "execute":
             targets = list(args.notebooks) or _default_targets(folder)
             if not targets:
-                print(f"no notebooks in {_display(folder)}", file=sys.stderr)
+                print(f"no notebooks in {shown_path(folder)}", file=sys.stderr)
                 return 0
             _warn_about_environment()
             failed = 0
             for path in targets:
                 try:
                     execute_notebook(path, timeout=args.timeout)
-                    print(f"executed {_display(path)}")
+                    print(f"executed {shown_path(path)}")
                 except PerflabError as exc:
                     failed += 1
                     print(f"error: {exc}", file=sys.stderr)
@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "nav":
             changed = refresh_nav(folder, check=args.check)
             for path in changed:
-                print(f"{'would update' if args.check else 'updated'} {_display(path)}")
+                print(f"{'would update' if args.check else 'updated'} {shown_path(path)}")
             return 1 if (args.check and changed) else 0
         findings = (
             [f for path in args.notebooks for f in check_notebook(path)]

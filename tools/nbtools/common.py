@@ -88,7 +88,7 @@ class Finding:
     cell: int | None = None
 
     def __str__(self) -> str:
-        where = f"{_display(self.path)}: cell {self.cell}" if self.cell is not None else _display(self.path)
+        where = f"{shown_path(self.path)}: cell {self.cell}" if self.cell is not None else shown_path(self.path)
         return f"{where}: {self.message} [{self.rule}]"
 
 
@@ -151,7 +151,7 @@ def load_solution(notebook: Path | str) -> ModuleType:
     """
     path = solution_path(notebook)
     if not path.is_file():
-        raise PerflabError(f"no solutions module for {Path(notebook).name}: expected {_display(path)}")
+        raise PerflabError(f"no solutions module for {Path(notebook).name}: expected {shown_path(path)}")
     spec = importlib.util.spec_from_file_location(f"perflab_solutions_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -166,7 +166,7 @@ def read_notebook(path: Path | str) -> Any:
     try:
         return nbformat.read(str(path), as_version=4)
     except (OSError, ValueError) as exc:
-        raise PerflabError(f"cannot read {_display(Path(path))} as a notebook ({exc})") from None
+        raise PerflabError(f"cannot read {shown_path(Path(path))} as a notebook ({exc})") from None
 
 
 def write_notebook(nb: Any, path: Path | str) -> None:
@@ -185,14 +185,15 @@ def write_notebook(nb: Any, path: Path | str) -> None:
 # --------------------------------------------------------------------------- small helpers
 
 
-def _display(path: Path) -> str:
+def shown_path(path: Path) -> str:
+    """``path`` as a message shows it: relative to the current folder when it is inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
 
 
-def _markdown_lines(source: str) -> list[str]:
+def markdown_lines(source: str) -> list[str]:
     """The lines of a markdown cell outside fenced code blocks."""
     lines, fence = [], ""
     for line in source.splitlines():
@@ -211,7 +212,7 @@ def _markdown_lines(source: str) -> list[str]:
 def _h1(cell: Any) -> str | None:
     if cell.get("cell_type") != "markdown":
         return None
-    for line in _markdown_lines(cell.get("source", "")):
+    for line in markdown_lines(cell.get("source", "")):
         if line.strip():
             match = H1.match(line.strip())
             return match.group(1) if match else None
@@ -229,11 +230,12 @@ def notebook_title(nb: Any) -> str | None:
     return _h1(cells[0]) if cells else None
 
 
-def _is_marked(cell: Any, marker: str) -> bool:
+def is_marked(cell: Any, marker: str) -> bool:
+    """True for a markdown cell that starts with ``marker`` (the navigation and contents cells)."""
     return cell.get("cell_type") == "markdown" and cell.get("source", "").lstrip().startswith(marker)
 
 
-def _ensure_cell_ids(nb: Any) -> None:
+def ensure_cell_ids(nb: Any) -> None:
     """Give cells without an id a stable one (index based) and mark the notebook as format 4.5."""
     if nb.get("nbformat_minor", 0) < 5:
         nb["nbformat_minor"] = 5

@@ -19,10 +19,10 @@ from tools.nbtools.common import (
     VOLATILE_NOTEBOOK_METADATA,
     WIDGET_STATE,
     WIDGET_VIEW,
-    _display,
-    _ensure_cell_ids,
     chapter_number,
+    ensure_cell_ids,
     read_notebook,
+    shown_path,
     write_notebook,
 )
 from tools.nbtools.nav import Course, apply_nav
@@ -51,7 +51,7 @@ def normalize(nb: Any, name: str = "") -> Any:
     for key in VOLATILE_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    _ensure_cell_ids(nb)
+    ensure_cell_ids(nb)
     _drop_unshown_widgets(nb)
     _stable_widget_ids(nb, name)
     count = 0
@@ -182,16 +182,16 @@ def execute_notebook(path: Path | str, *, timeout: int = DEFAULT_TIMEOUT) -> Any
     try:
         client.execute(env=env)
     except CellTimeoutError:
-        where = f"{_display(path)}: cell {current['index']}"
+        where = f"{shown_path(path)}: cell {current['index']}"
         raise PerflabError(
             f"{where} did not finish within {timeout} s (make it faster, or pass --timeout)"
         ) from None
     except DeadKernelError:
         raise PerflabError(
-            f"{_display(path)}: cell {current['index']}: the kernel died (out of memory?)"
+            f"{shown_path(path)}: cell {current['index']}: the kernel died (out of memory?)"
         ) from None
     except CellExecutionError as exc:
-        where = f"{_display(path)}: cell {current['index']}"
+        where = f"{shown_path(path)}: cell {current['index']}"
         first_line = (exc.evalue or "").strip().splitlines()[:1]
         raise PerflabError(
             f"{where} raised {exc.ename}: {''.join(first_line)}"

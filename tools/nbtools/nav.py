@@ -13,11 +13,11 @@ from tools.nbtools.common import (
     CONTENTS_MARKER,
     NAV_MARKER,
     NUMBER_PREFIX,
-    _ensure_cell_ids,
-    _is_marked,
     chapter_number,
     chapter_paths,
     default_notebooks_dir,
+    ensure_cell_ids,
+    is_marked,
     notebook_title,
     read_notebook,
     write_notebook,
@@ -114,24 +114,24 @@ def apply_nav(nb: Any, path: Path, course: Course) -> bool:
 
     Parameters: ``nb``, the notebook (changed in place); ``path``, its file; ``course``, its folder.
     """
-    _ensure_cell_ids(nb)
+    ensure_cell_ids(nb)
     before = [(c.get("id"), c.get("cell_type"), c.get("source")) for c in nb.cells]
 
     if chapter_number(path) == 0:
         wanted = contents_source(course)
-        marked = [c for c in nb.cells if _is_marked(c, CONTENTS_MARKER)]
+        marked = [c for c in nb.cells if is_marked(c, CONTENTS_MARKER)]
         if marked:
             marked[0]["source"] = wanted
-            nb.cells = [c for c in nb.cells if not _is_marked(c, CONTENTS_MARKER) or c is marked[0]]
+            nb.cells = [c for c in nb.cells if not is_marked(c, CONTENTS_MARKER) or c is marked[0]]
         else:
             cell = _new_markdown(nb, wanted, "contents")
-            at = len(nb.cells) - 1 if nb.cells and _is_marked(nb.cells[-1], NAV_MARKER) else len(nb.cells)
+            at = len(nb.cells) - 1 if nb.cells and is_marked(nb.cells[-1], NAV_MARKER) else len(nb.cells)
             nb.cells.insert(at, cell)
 
-    navs = [c for c in nb.cells if _is_marked(c, NAV_MARKER)]
+    navs = [c for c in nb.cells if is_marked(c, NAV_MARKER)]
     nav = navs[0] if navs else _new_markdown(nb, "", "nav")
     nav["source"] = nav_source(path, course)
-    nb.cells = [c for c in nb.cells if not _is_marked(c, NAV_MARKER)] + [nav]
+    nb.cells = [c for c in nb.cells if not is_marked(c, NAV_MARKER)] + [nav]
 
     after = [(c.get("id"), c.get("cell_type"), c.get("source")) for c in nb.cells]
     return before != after

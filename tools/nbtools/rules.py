@@ -28,14 +28,14 @@ from tools.nbtools.common import (
     WIDGET_STATE,
     WIDGET_VIEW,
     Finding,
-    _display,
-    _is_marked,
-    _markdown_lines,
     chapter_number,
     chapter_paths,
     default_notebooks_dir,
+    is_marked,
+    markdown_lines,
     notebook_title,
     read_notebook,
+    shown_path,
     solution_path,
 )
 from tools.nbtools.nav import Course, contents_source, nav_source
@@ -107,7 +107,7 @@ def check_title(nb: Any, path: Path, course: Course | None = None) -> list[Findi
         return [Finding(path, "title", "the first cell must be markdown starting with an H1 ('# Title')", 0)]
     found = []
     for index, cell in enumerate(nb.cells[1:], start=1):
-        if cell.get("cell_type") == "markdown" and any(H1.match(x) for x in _markdown_lines(cell.source)):
+        if cell.get("cell_type") == "markdown" and any(H1.match(x) for x in markdown_lines(cell.source)):
             found.append(Finding(path, "title", "a second H1: use '##' for sections", index))
     return found
 
@@ -119,7 +119,7 @@ def check_objectives(nb: Any, path: Path, course: Course | None = None) -> list[
         if cell.get("cell_type") == "code":
             break
         if cell.get("cell_type") == "markdown":
-            intro.append("\n".join(_markdown_lines(cell.source)))
+            intro.append("\n".join(markdown_lines(cell.source)))
     text = "\n".join(intro)
     found = []
     if not OBJECTIVES.search(text):
@@ -153,14 +153,14 @@ def check_exercise(nb: Any, path: Path, course: Course | None = None) -> list[Fi
             Finding(path, "exercise", "no exercise check cell (a code cell calling perflab.exercises)")
         )
     if chapter_number(path) is not None and not solution_path(path).is_file():
-        found.append(Finding(path, "exercise", f"no solutions module {_display(solution_path(path))}"))
+        found.append(Finding(path, "exercise", f"no solutions module {shown_path(solution_path(path))}"))
     return found
 
 
 def check_key_points(nb: Any, path: Path, course: Course | None = None) -> list[Finding]:
     """A markdown heading 'Key points' exists."""
     for cell in nb.cells:
-        if cell.get("cell_type") == "markdown" and KEY_POINTS.search("\n".join(_markdown_lines(cell.source))):
+        if cell.get("cell_type") == "markdown" and KEY_POINTS.search("\n".join(markdown_lines(cell.source))):
             return []
     return [Finding(path, "key-points", "no '## Key points' section")]
 
@@ -170,7 +170,7 @@ def check_nav(nb: Any, path: Path, course: Course | None = None) -> list[Finding
     course = course or Course.scan(path.parent, {path: nb})
     found = []
     last: Any = nb.cells[-1] if nb.cells else {}
-    if not _is_marked(last, NAV_MARKER):
+    if not is_marked(last, NAV_MARKER):
         found.append(
             Finding(
                 path, "nav", "the last cell is not the navigation cell: run python -m tools.nbtools nav"
@@ -183,7 +183,7 @@ def check_nav(nb: Any, path: Path, course: Course | None = None) -> list[Finding
             )
         )
     if chapter_number(path) == 0:
-        marked = [i for i, c in enumerate(nb.cells) if _is_marked(c, CONTENTS_MARKER)]
+        marked = [i for i, c in enumerate(nb.cells) if is_marked(c, CONTENTS_MARKER)]
         if not marked:
             found.append(Finding(path, "contents", "no contents cell: run python -m tools.nbtools nav"))
         elif len(marked) > 1 or nb.cells[marked[0]].source != contents_source(course):

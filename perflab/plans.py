@@ -1,7 +1,7 @@
 """EXPLAIN for SQLite and PostgreSQL: the database's plan for a query, and whether it uses an index.
 
 >>> import sqlalchemy as sa
->>> from perflab.explain import explain
+>>> from perflab.plans import explain
 >>> engine = sa.create_engine("sqlite://")
 >>> with engine.begin() as conn:
 ...     _ = conn.exec_driver_sql("CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INT, status TEXT)")
@@ -24,6 +24,9 @@ buffers and the execution time. ``Seq Scan on t`` reads the whole table; ``Index
 ``Index Only Scan`` and ``Bitmap Index Scan`` use an index. PostgreSQL chooses by cost: on a small
 table, or when a filter matches a large share of the rows, a sequential scan is often the right
 choice even when an index exists.
+
+The module is ``perflab.plans``, not ``perflab.explain``: importing a submodule binds its name on the
+package, and a module named ``explain`` would replace the function ``perflab.explain`` the chapters call.
 """
 
 from __future__ import annotations
@@ -44,9 +47,12 @@ from perflab.latency import engine_of
 _SQLITE_NODE = re.compile(r"^(SCAN|SEARCH) (?:TABLE )?(\S+)(?: AS (\S+))?")
 _SQLITE_INDEX = re.compile(r"\bUSING (?:COVERING )?INDEX (\S+)")
 _SQLITE_PK = re.compile(r"\bUSING (INTEGER PRIMARY KEY|PRIMARY KEY)\b")
-_PG_SEQ = re.compile(r"\b(?:Parallel )?Seq Scan on (\S+)(?: (?!\()(\S+))?")
-_PG_INDEX = re.compile(r"\b(?:Index|Index Only) Scan(?: Backward)? using (\S+) on (\S+)(?: (?!\()(\S+))?")
-_PG_BITMAP = re.compile(r"\bBitmap Index Scan on (\S+)")
+#: A PostgreSQL name as EXPLAIN prints it: bare, or in double quotes when it needs them ("IX_Orders", "a b").
+_PG_NAME = r'("(?:[^"]|"")+"|[^\s"(]+)'
+_PG_SEQ = re.compile(rf"\b(?:Parallel )?Seq Scan on {_PG_NAME}(?: (?!\(){_PG_NAME})?")
+_PG_INDEX = re.compile(rf"\b(?:Index|Index Only) Scan(?: Backward)? using {_PG_NAME} on {_PG_NAME}"
+                       rf"(?: (?!\(){_PG_NAME})?")
+_PG_BITMAP = re.compile(rf"\bBitmap Index Scan on {_PG_NAME}")
 _PG_TIME = re.compile(r"^(Planning|Execution) Time: ([0-9.]+) ms")
 _SERIAL = itertools.count(1)
 
@@ -206,6 +212,13 @@ def _sqlite_plan(sql: str, rows: list[tuple[Any, ...]]) -> Plan:
     return Plan("sqlite", sql, "\n".join(lines), rows, indexes=indexes, scans=scans)
 
 
+def _unquoted(name: str) -> str:
+    """A name as created: PostgreSQL prints ``"IX_Orders"`` for the index ``IX_Orders`` (``""`` is one quote)."""
+    if len(name) > 1 and name.startswith('"') and name.endswith('"'):
+        return name[1:-1].replace('""', '"')
+    return name
+
+
 def _postgres_plan(sql: str, rows: list[tuple[Any, ...]]) -> Plan:
     lines = [str(row[0]) for row in rows]
     indexes: list[str] = []
@@ -213,11 +226,11 @@ def _postgres_plan(sql: str, rows: list[tuple[Any, ...]]) -> Plan:
     times: dict[str, float] = {}
     for line in lines:
         for m in _PG_INDEX.finditer(line):
-            indexes.append(m.group(1))
+            indexes.append(_unquoted(m.group(1)))
         for m in _PG_BITMAP.finditer(line):
-            indexes.append(m.group(1))
+            indexes.append(_unquoted(m.group(1)))
         for m in _PG_SEQ.finditer(line):
-            scans.append((m.group(1), m.group(2)))
+            scans.append((_unquoted(m.group(1)), _unquoted(m.group(2)) if m.group(2) else None))
         t = _PG_TIME.match(line.strip())
         if t:
             times[t.group(1)] = float(t.group(2))

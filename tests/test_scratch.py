@@ -12,6 +12,7 @@ from sqlalchemy.pool import StaticPool
 
 from perflab import dataset
 from perflab.db import make_engine
+from perflab.exercises import scratch
 from perflab.exercises.scratch import scratch_copy
 from perflab.schema import OrderItem
 
@@ -29,6 +30,12 @@ def quantities(engine: Engine) -> list[int]:
         return list(conn.scalars(sa.select(OrderItem.quantity).order_by(OrderItem.id)))
 
 
+def scratch_schemas(engine: Engine) -> set[str]:
+    if engine.dialect.name != "postgresql":
+        return set()
+    return {name for name in sa.inspect(engine).get_schema_names() if name.startswith(scratch.SCHEMA_PREFIX)}
+
+
 def change_the_copy(copy: Engine) -> None:
     with copy.begin() as conn:
         conn.execute(sa.update(OrderItem).values(quantity=OrderItem.quantity + 100))
@@ -38,7 +45,7 @@ def change_the_copy(copy: Engine) -> None:
 def test_a_copy_on_the_same_backend_changes_nothing_of_the_course_and_goes_away(
         request: pytest.FixtureRequest, name: str) -> None:
     engine = request.getfixturevalue(name)
-    before = quantities(engine)
+    before, copies = quantities(engine), scratch_schemas(engine)
     with scratch_copy(engine, TABLES) as copy:
         assert copy.dialect.name == engine.dialect.name
         assert rows(copy) == rows(engine) and quantities(copy) == before
@@ -50,8 +57,7 @@ def test_a_copy_on_the_same_backend_changes_nothing_of_the_course_and_goes_away(
     if engine.dialect.name == "sqlite":
         assert not Path(str(where)).parent.exists()
     else:
-        with engine.connect() as conn:
-            assert conn.scalar(sa.text("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'perflab_check_%'")) == 0
+        assert scratch_schemas(engine) == copies
 
 
 def test_an_in_memory_course_is_copied_through_python() -> None:
@@ -83,3 +89,19 @@ def test_a_role_that_may_not_create_a_schema_gets_a_sqlite_copy(pg_dataset_url: 
             conn.execute(sa.text(f'REVOKE ALL ON SCHEMA "{schema}" FROM "{role}"'))
             conn.execute(sa.text(f'DROP ROLE "{role}"'))
         admin.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_left_open_on_the_copy_does_not_hold_the_check_and_reset_drops_it(
+        pg_dataset_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scratch, "DROP_WAIT", "200ms")
+    with scratch_copy(pg_dataset_engine, TABLES) as copy:
+        left_open = copy.connect()  # a learner's session never closed: in a transaction on the copy's tables
+        left_open.execute(sa.select(OrderItem.id).limit(1)).all()
+        schema = left_open.execute(sa.text("SELECT current_schema()")).scalar_one()
+    try:
+        assert schema in sa.inspect(pg_dataset_engine).get_schema_names()  # left, not waited for
+    finally:
+        left_open.close()
+    assert schema in scratch.drop_scratch(pg_dataset_engine)
+    assert schema not in sa.inspect(pg_dataset_engine).get_schema_names()

@@ -15,7 +15,9 @@ scale 1), or a schema of its own on the learner's PostgreSQL server, filled by `
 analysed as a build is (about a second). Where the learner may not create a schema, or the course is
 an in-memory SQLite database, the rows go through Python into a SQLite file (a few seconds at scale 1).
 Only the tables named are copied, without foreign keys (the tables they point to may be missing), with
-their primary keys and indexes.
+their primary keys and indexes. A schema that a kernel stopped half-way left behind, or that a
+connection the learner's function left open kept from being dropped, goes with ``perflab reset``
+(:func:`drop_scratch`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Table
+
+#: The PostgreSQL schemas of the copies: this, then a random name.
+SCHEMA_PREFIX = "perflab_check_"
+#: How long dropping a copy waits for a connection the learner's function left open on it (a PostgreSQL
+#: interval); after that the schema is left for ``perflab reset`` (:func:`drop_scratch`).
+DROP_WAIT = "5s"
 
 
 @contextmanager
@@ -56,7 +64,7 @@ def _postgres_schema(engine: Engine, tables: list[Table]) -> str | None:
     import sqlalchemy as sa
     from sqlalchemy.schema import CreateIndex
 
-    schema = f"perflab_check_{uuid.uuid4().hex[:12]}"  # made here: letters, digits and _ only
+    schema = f"{SCHEMA_PREFIX}{uuid.uuid4().hex[:12]}"  # made here: letters, digits and _ only
     try:
         with engine.begin() as conn:
             course = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
@@ -81,9 +89,7 @@ def _postgres_schema(engine: Engine, tables: list[Table]) -> str | None:
 
 @contextmanager
 def _postgres_copy(engine: Engine, schema: str) -> Iterator[Engine]:
-    import sqlalchemy as sa
-
-    from perflab.db import make_engine
+    from perflab.db import drop_schemas, make_engine
 
     try:
         copy = make_engine(engine.url.render_as_string(hide_password=False), schema=schema)
@@ -92,8 +98,25 @@ def _postgres_copy(engine: Engine, schema: str) -> Iterator[Engine]:
         finally:
             copy.dispose()
     finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        drop_schemas(engine, [schema], wait=DROP_WAIT)
+
+
+def drop_scratch(engine: Engine) -> list[str]:
+    """Drop the scratch copies' schemas on ``engine``'s PostgreSQL server that a stopped kernel left; their names.
+
+    >>> drop_scratch(perflab.connect())  # doctest: +SKIP
+    ['perflab_check_1f2e3d4c5b6a']
+
+    What ``perflab reset`` calls. On SQLite there is nothing to drop: a copy is a file in a temporary folder.
+    """
+    if engine.dialect.name != "postgresql":
+        return []
+    import sqlalchemy as sa
+
+    from perflab.db import drop_schemas
+
+    names = sa.inspect(engine).get_schema_names()
+    return drop_schemas(engine, [name for name in names if name.startswith(SCHEMA_PREFIX)], wait=DROP_WAIT)
 
 
 @contextmanager

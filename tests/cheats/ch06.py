@@ -77,6 +77,30 @@ def lazy_list(items: list[int]) -> list[int]:
     return _PairsWhenRead(items)
 
 
+class _ClaimsToBeNumpy:
+    """Says its class is NumPy's, so a check that trusted ``__module__`` would keep it as a computed array; the pair
+    loop runs when it is read (``tolist``, looping, ``len``)."""
+
+    __module__ = "numpy"
+
+    def __init__(self, items: list[int]) -> None:
+        self.items = items
+
+    def tolist(self) -> list[int]:
+        return _pair_loop(self.items)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.tolist())
+
+    def __len__(self) -> int:
+        return len(self.tolist())
+
+
+def fake_numpy_result(items: list[int]) -> _ClaimsToBeNumpy:
+    """A lazy result dressed as a NumPy array, returned at once."""
+    return _ClaimsToBeNumpy(items)
+
+
 def peek_at_the_checker(items: list[int]) -> list[int]:
     """Walks up the stack to the check's answers for this input (a dict named ``expected``, by size) and returns
     them; without one it falls back on the pair loop."""
@@ -138,6 +162,7 @@ def other_process_pair_loop(items: list[int]) -> list[int]:
 FIND_DUPLICATES = [(memoised_pair_loop, "about quadratic"), (short_lists_only, "random items"),
                    (padded_pair_loop, "the CPU time of a one-pass solution on the same lists; at most 100x allowed"),
                    (lazy_pair_loop, "about quadratic"), (lazy_list, "about quadratic"),
+                   (fake_numpy_result, "about quadratic"),
                    (peek_at_the_checker, "about quadratic"),
                    (raise_the_limits, "changed the check itself (perflab.exercises.ch06.ALLOWED_GROWTH"),
                    (slow_reference, "changed the check itself (perflab.exercises.ch06.find_duplicates_reference)")]

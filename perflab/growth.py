@@ -11,7 +11,8 @@ round after round at each size, so neither a memo nor a hard-coded answer can fa
 cost added to every call flattens the slope, so ``time_growth`` can also time a baseline (a known good
 solution) on the same inputs: :attr:`Growth.slowdown` says how many times slower than it the function is.
 Each call's wall-clock time is kept too: work handed to another process (a pool, a server) uses none of
-this process's CPU time, but the caller still waits for it (:attr:`Growth.wall_slowdown`).
+this process's CPU time, but the caller still waits for it (:attr:`Growth.wall_slowdown`), and a worker process
+that is this one's child shows in :func:`children_cpu_seconds`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import copy
 import gc
 import math
+import os
 import statistics
 import sys
 import time
@@ -81,6 +83,29 @@ def cpu_clock() -> Callable[[], float]:
     except (AttributeError, ValueError, OSError):  # pragma: no cover - platform without a process clock
         fine = False
     return time.process_time if fine else time.perf_counter
+
+
+def children_cpu_seconds() -> float:
+    """The CPU time used so far by this process's child processes, running (a pool's workers) or ended.
+
+    >>> children_cpu_seconds() >= 0
+    True
+
+    Work handed to a worker process is none of this process's CPU time (:func:`cpu_clock`); read this before
+    and after the calls to see it. It reads every process's entry (about 30 ms), so read it around many
+    calls, not each one. A server that is not a child (a database) is not counted.
+    """
+    import psutil  # only here: the rest of the module needs nothing outside the standard library
+
+    ended = os.times()
+    total = ended.children_user + ended.children_system
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:  # ended in the meantime
+            continue
+        total += times.user + times.system
+    return total
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,14 @@ seed), so canned responses cannot pass, and decides on three counts:
   (SQLite, a file), answers some of them without loading, and so does a handler that gets profiles
   anywhere but from ``load_profile`` (the source keeps its seed to itself, so it cannot be copied).
 
+A load counts only if it is of the user the request asks for, during that request, and once: any other call
+of ``load_profile`` (another user, a second call, a call between requests) fails the check, so loads cannot be
+padded with calls whose result is thrown away.
+
 What an in-process check cannot catch: a cache that holds every user *outside* Python's heap (SQLite, a
-file, another process) yet reloads an entry once it is old, so that it loads as often as a bounded cache
-(tracemalloc does not see that memory, and the loads look bounded); a never-evicting cache packed so tight
+file, another process) yet reloads the requested user now and then although it has them (an entry once it is
+old, or any user who is not a regular), so that it loads as often as a bounded cache (tracemalloc does not see
+that memory, and the loads look bounded); a never-evicting cache packed so tight
 (a few bytes a user) that its growth hides under the limit; and code that reaches into the check itself
 (reads its private state, such as the source's seed, through introspection or ``gc``, or rebinds the
 functions it calls). The limits are bound when this module is imported, so changing them from a notebook
@@ -212,14 +217,34 @@ def _check_fix_the_leak(learner_fn: Callable[..., Any], *, seed: int | None = No
     least = fewest_loads([r["user_id"] for r in stream], capacity)
     same, measure = _same_response, memory_over  # bound before the learner's code runs
     source = ProfileSource(seed)
-    handle = run_learner(learner_fn, source, name=name)
+    asked: list[Any] = [None]  # the user the request being answered asks for, until loaded once
+    stray: list[str] = []
+    loads = 0
+
+    def load_profile(user_id: int) -> dict[str, Any]:
+        nonlocal loads
+        if asked[0] is not None and user_id == asked[0]:
+            loads, asked[0] = loads + 1, None
+        elif not stray:
+            stray.append(f"load_profile({user_id!r}) was called " + (
+                "while no request was being answered" if requested[0] is None else
+                f"during request {requested[0]['id']}, which asks for user {requested[0]['user_id']}"
+                + (" and had loaded it already" if user_id == requested[0]["user_id"] else "")))
+        return source(user_id)
+
+    requested: list[dict[str, Any] | None] = [None]
+    handle = run_learner(learner_fn, load_profile, name=name)
     if not callable(handle):
         return failed(f"{name}(load_profile) returned {type(handle).__name__}, not a handler function",
                       "return the inner function handle itself, without calling it")
     wrong: list[CheckResult] = []
 
     def step(i: int) -> None:
-        got = run_learner(handle, stream[i], name="handle")
+        requested[0], asked[0] = stream[i], stream[i]["user_id"]
+        try:
+            got = run_learner(handle, stream[i], name="handle")
+        finally:
+            requested[0] = asked[0] = None
         if not wrong and not same(got, expected[i]):
             wrong.append(check_result(materialize(got), expected[i], what=f"the response to request {stream[i]['id']}"))
 
@@ -230,7 +255,9 @@ def _check_fix_the_leak(learner_fn: Callable[..., Any], *, seed: int | None = No
                       "leave tracemalloc alone in the handler: the check reads it to see what the handler keeps")
     if wrong:
         return wrong[0]
-    loads = source.calls
+    if stray:
+        return failed(stray[0], "load_profile is the slow read the cache saves: call it only for the user a request "
+                      "asks for, once, when the cache does not have them", curve=curve, loads=loads)
     growth = curve[-1][1] - dict(curve)[warm]
     stretch = requests - warm
     if growth > growth_limit_kib:

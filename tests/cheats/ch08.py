@@ -172,6 +172,27 @@ def unbounded_by_user(load_profile: Callable[[int], Any]) -> Handler:
     return handle
 
 
+def ballast_let_go(load_profile: Callable[[int], Any]) -> Handler:
+    """Keyed by user, never evicts, and first allocates 6 MiB of ballast, letting go of a chunk whenever the memory
+    tracemalloc counts rises above where it started: the total stays flat while the cache grows."""
+    cache: dict[int, Any] = {}
+    ballast: list[bytes] = []
+    start: list[int] = []
+
+    def handle(request: dict[str, Any]) -> Any:
+        if not start:
+            ballast.extend(bytes(1024) for _ in range(6 * 1024))
+            start.append(tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0)
+        uid = request["user_id"]
+        if uid not in cache:
+            cache[uid] = load_profile(uid)
+        while ballast and tracemalloc.is_tracing() and tracemalloc.get_traced_memory()[0] > start[0]:
+            ballast.pop()
+        return response_for(request, cache[uid])
+
+    return handle
+
+
 def raises_the_limits(load_profile: Callable[[int], Any]) -> Handler:
     """The unbounded cache, after raising the module's limits from inside make_handler."""
     ch08.GROWTH_LIMIT_KIB = ch08.MAX_PROFILES = ch08.PROFILE_SLACK = 10**9
@@ -256,6 +277,7 @@ def lying_values(load_profile: Callable[[int], Any]) -> Handler:
 FIX_THE_LEAK: list[tuple[Callable[..., Handler], tuple[str, ...]]] = [
     (unbounded_by_user, ("memory grew by", "over the last 10,000 requests")),
     (summary_unbounded, ("memory grew by",)),
+    (ballast_let_go, ("memory grew by",)),
     (summary_refreshed_never_evicted, ("memory grew by",)),
     (packed_never_evicted, ("memory grew by",)),
     (raises_the_limits, ("changed the check itself (perflab.exercises.ch08.",)),

@@ -193,8 +193,9 @@ def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], size
     ``sizes`` growing sizes; ``clock`` (default :func:`cpu_clock`; tests pass a fake one) and ``wall_clock``
     (default ``time.perf_counter``), both read around every call; ``on_result``
     is called as ``on_result(n, input, result)`` after each timed call (to verify it, untimed);
-    ``baseline`` a known good function, timed right after ``fn`` on a copy of the same input
-    (see :attr:`Growth.slowdown`).
+    ``baseline`` a known good function, timed right after ``fn`` on a copy of the same input taken before
+    ``fn`` ran (a list is kept as a tuple until then, so ``fn`` cannot slow the baseline down by changing
+    it; see :attr:`Growth.slowdown`).
     """
     sizes = tuple(sizes)
     if len(sizes) < 2 or any(not isinstance(n, int) or n <= 0 for n in sizes) or list(sizes) != sorted(set(sizes)):
@@ -229,12 +230,14 @@ def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], size
             break
         for i, n in enumerate(sizes):
             items = make_input(n)
-            spare = copy.copy(items) if baseline is not None else None
+            saved: Any = None
+            if baseline is not None:  # a list kept as a tuple: fn cannot change it in place, even from the stack
+                saved = tuple(items) if type(items) is list else copy.copy(items)
             result = timed(fn, items, times[i], walls[i])
             if on_result is not None:
                 on_result(n, items, result)
             if baseline is not None:
-                timed(baseline, spare, base_times[i], base_walls[i])
+                timed(baseline, list(saved) if type(items) is list else saved, base_times[i], base_walls[i])
     if baseline is None:
         return Growth(sizes, _frozen(times), wall_seconds=_frozen(walls))
     return Growth(sizes, _frozen(times), _frozen(base_times), _frozen(walls), _frozen(base_walls))

@@ -178,6 +178,8 @@ def _canon(x: Any, ordered: bool) -> Any:
     if isinstance(x, list):
         items = [_canon(v, ordered) for v in x]
         return ("list", tuple(items)) if ordered else ("bag", frozenset(Counter(items).items()))
+    if _is_nan(x):
+        return None  # pandas' "no value" (an average of no reviews): the same as SQL's NULL here
     if isinstance(x, float) and math.isfinite(x):
         return float(f"{x:.12g}")  # 0.1 + 0.2 and 0.3 are the same value here
     try:
@@ -267,6 +269,8 @@ def _diff(actual: Any, expected: Any, ordered: bool, path: str, tol: float) -> s
                         return (f"{path} has the right items in the wrong order: expected "
                                 f"{short_repr(exp_items)}, got {short_repr(act_items)}")
                     return d
+        return None
+    if expected is None and _is_nan(actual):
         return None
     if _is_number(actual) and _is_number(expected):
         if isinstance(actual, float) or isinstance(expected, float):

@@ -130,9 +130,9 @@ def test_top_growth_within_charges_each_block_to_the_callers_line() -> None:
 
 
 def test_rss_is_the_process_resident_size() -> None:
-    from perflab.memory import rss_mib
-
     import mmap
+
+    from perflab.memory import rss_mib
 
     before = rss_mib()
     # Fresh pages from the kernel: a bytearray may reuse heap pages that are already resident (the

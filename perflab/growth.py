@@ -11,7 +11,8 @@ round after round at each size, so neither a memo nor a hard-coded answer can fa
 cost added to every call flattens the slope, so ``time_growth`` can also time a baseline (a known good
 solution) on the same inputs: :attr:`Growth.slowdown` says how many times slower than it the function is.
 Each call's wall-clock time is kept too: work handed to another process (a pool, a server) uses none of
-this process's CPU time, but the caller still waits for it (:attr:`Growth.wall_slowdown`).
+this process's CPU time, but the caller still waits for it (:attr:`Growth.wall_slowdown`), and a worker process
+that is this one's child shows in :func:`children_cpu_seconds`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import copy
 import gc
 import math
+import os
 import statistics
 import sys
 import time
@@ -81,6 +83,29 @@ def cpu_clock() -> Callable[[], float]:
     except (AttributeError, ValueError, OSError):  # pragma: no cover - platform without a process clock
         fine = False
     return time.process_time if fine else time.perf_counter
+
+
+def children_cpu_seconds() -> float:
+    """The CPU time used so far by this process's child processes, running (a pool's workers) or ended.
+
+    >>> children_cpu_seconds() >= 0
+    True
+
+    Work handed to a worker process is none of this process's CPU time (:func:`cpu_clock`); read this before
+    and after the calls to see it. It reads every process's entry (about 30 ms), so read it around many
+    calls, not each one. A server that is not a child (a database) is not counted.
+    """
+    import psutil  # only here: the rest of the module needs nothing outside the standard library
+
+    ended = os.times()
+    total = ended.children_user + ended.children_system
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:  # ended in the meantime
+            continue
+        total += times.user + times.system
+    return total
 
 
 @dataclass(frozen=True)
@@ -168,8 +193,9 @@ def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], size
     ``sizes`` growing sizes; ``clock`` (default :func:`cpu_clock`; tests pass a fake one) and ``wall_clock``
     (default ``time.perf_counter``), both read around every call; ``on_result``
     is called as ``on_result(n, input, result)`` after each timed call (to verify it, untimed);
-    ``baseline`` a known good function, timed right after ``fn`` on a copy of the same input
-    (see :attr:`Growth.slowdown`).
+    ``baseline`` a known good function, timed right after ``fn`` on a copy of the same input taken before
+    ``fn`` ran (a list is kept as a tuple until then, so ``fn`` cannot slow the baseline down by changing
+    it; see :attr:`Growth.slowdown`).
     """
     sizes = tuple(sizes)
     if len(sizes) < 2 or any(not isinstance(n, int) or n <= 0 for n in sizes) or list(sizes) != sorted(set(sizes)):
@@ -204,12 +230,14 @@ def time_growth(fn: Callable[[Any], Any], make_input: Callable[[int], Any], size
             break
         for i, n in enumerate(sizes):
             items = make_input(n)
-            spare = copy.copy(items) if baseline is not None else None
+            saved: Any = None
+            if baseline is not None:  # a list kept as a tuple: fn cannot change it in place, even from the stack
+                saved = tuple(items) if type(items) is list else copy.copy(items)
             result = timed(fn, items, times[i], walls[i])
             if on_result is not None:
                 on_result(n, items, result)
             if baseline is not None:
-                timed(baseline, spare, base_times[i], base_walls[i])
+                timed(baseline, list(saved) if type(items) is list else saved, base_times[i], base_walls[i])
     if baseline is None:
         return Growth(sizes, _frozen(times), wall_seconds=_frozen(walls))
     return Growth(sizes, _frozen(times), _frozen(base_times), _frozen(walls), _frozen(base_walls))

@@ -698,3 +698,11 @@ def test_a_learner_function_that_patches_the_clocks_the_check_reads_fails() -> N
     assert not result.ok and "changed the check itself (" in result.message
     assert "time.perf_counter" in result.message or "statistics.median" in result.message
     assert time.perf_counter is clock and statistics.median is median
+
+
+def test_nan_where_the_reference_has_none_is_the_same_value_in_a_bag_of_records() -> None:
+    """pandas gives NaN for the average of no reviews where SQL (and the reference) gives NULL → None."""
+    expected = [(1, "Lamp", 2, 3.5), (20, "Travel Bed", 0, None)]
+    got = [(20, "Travel Bed", 0.0, float("nan")), (1, "Lamp", 2.0, 3.5)]
+    assert exercises.check_result(got, expected).ok
+    assert not exercises.check_result([(20, "Travel Bed", 0.0, 4.0), (1, "Lamp", 2.0, 3.5)], expected).ok

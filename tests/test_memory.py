@@ -130,10 +130,15 @@ def test_top_growth_within_charges_each_block_to_the_callers_line() -> None:
 
 
 def test_rss_is_the_process_resident_size() -> None:
+    import mmap
+
     from perflab.memory import rss_mib
 
     before = rss_mib()
-    block = bytearray(64 * 2**20)
-    block[::4096] = b"x" * len(block[::4096])  # touch every page so it is resident
+    # Fresh pages from the kernel: a bytearray may reuse heap pages that are already resident (the
+    # allocator keeps what earlier tests freed), and then RSS does not move at all.
+    block = mmap.mmap(-1, 64 * 2**20)
+    for offset in range(0, len(block), mmap.PAGESIZE):
+        block[offset] = 1  # touch every page so it is resident
     assert rss_mib() - before > 40
-    del block
+    block.close()

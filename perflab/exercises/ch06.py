@@ -17,7 +17,7 @@ from perflab.exercises import (
     require,
     run_learner,
 )
-from perflab.growth import Growth, time_growth
+from perflab.growth import Growth, children_cpu_seconds, time_growth
 
 #: The sizes the check times (fresh random lists every call), in two stages: 500 and 2,000 items, then, for a
 #: function that passed that, 500 and 8,000. A test on the list of duplicates found so far (`x not in duplicates`)
@@ -36,6 +36,11 @@ ALLOWED_SLOWDOWN = 100
 #: items, and about 1,700x at 8,000 when let through. Generous, because a busy machine stretches long calls more
 #: than short ones: correct answers measured 1x to about 90x (an ORM session) on a loaded machine.
 ALLOWED_WALL_SLOWDOWN = 200
+#: The largest accepted CPU time of child processes during a stage, as a multiple of this process's CPU time in the
+#: learner's calls. Quadratic NumPy in a worker process is cheap enough for the wall-clock slowdown above (35x to
+#: 70x at 8,000 items on a loaded machine) and its wall-clock growth is drowned by the worker's wake-up time (9x to
+#: 49x for 16x more items), but its CPU time is the worker's; correct answers start no process.
+ALLOWED_CHILD_CPU = 1.0
 
 FIRST_HINT = "Comparing every item with every other item is n² steps; one pass over the list is enough."
 LATER_GROWTH_HINT = ("it scales at first, then not: some step inside the loop takes longer as the input grows "
@@ -81,19 +86,26 @@ class Rules(NamedTuple):
     growth: float
     slowdown: float
     wall_slowdown: float
+    child_cpu: float
     reference: Callable[[list[Any]], list[Any]]
 
     @classmethod
     def now(cls) -> Rules:
         """This module's limits and reference as they are now."""
-        return cls(ALLOWED_GROWTH, ALLOWED_SLOWDOWN, ALLOWED_WALL_SLOWDOWN, find_duplicates_reference)
+        return cls(ALLOWED_GROWTH, ALLOWED_SLOWDOWN, ALLOWED_WALL_SLOWDOWN, ALLOWED_CHILD_CPU,
+                   find_duplicates_reference)
 
 
-def _stage_failure(name: str, stages: list[Growth], rules: Rules) -> CheckResult | None:
-    """The ❌ for the last stage timed, if it broke a rule: growth, then CPU slowdown, then wall-clock slowdown."""
+def _stage_failure(name: str, stages: list[Growth], elsewhere: float, rules: Rules) -> CheckResult | None:
+    """The ❌ for the last stage timed, if it broke a rule: CPU time in child processes (``elsewhere``, seconds),
+    growth, CPU slowdown, then wall-clock slowdown."""
     growth = stages[-1]
     small, large = growth.sizes
     details = _details(stages)
+    own = sum(map(sum, growth.seconds))
+    if elsewhere > rules.child_cpu * own:
+        return failed(f"{name}: child processes used {elsewhere:.2f} s of CPU time during the timed calls, this "
+                      f"process {own:.2f} s", ELSEWHERE_HINT, **details)
     if growth.ratio > rules.growth * large / small:
         limit = f"at most {rules.growth * large / small:g}x allowed"
         if len(stages) == 1:
@@ -176,9 +188,10 @@ def _run_check(learner_fn: Callable[..., Any], name: str, rules: Rules, sizes: t
 
     stages: list[Growth] = []
     for largest in sizes[1:]:
+        before = children_cpu_seconds()
         stages.append(time_growth(learner, fresh, (sizes[0], largest), budget=budget, clock=clock, wall_clock=clock,
                                   on_result=verify, baseline=reference))
-        failure = _stage_failure(name, stages, rules)
+        failure = _stage_failure(name, stages, children_cpu_seconds() - before, rules)
         if failure is not None:
             return failure
     return passed(f"{name} finds the right duplicates, and {', '.join(map(_took, stages[:-1]))}, {stages[-1]!r}",

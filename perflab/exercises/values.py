@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 import reprlib
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -54,7 +55,8 @@ def materialize(value: Any) -> Any:
     as it is read is counted too: a generator, a class with ``__iter__``, a ``Mapping`` whose
     ``__getitem__`` queries. Tuples (records) and SQLAlchemy rows become tuples, sets stay sets (lists
     when their items are not hashable), subclasses of int, float and str become those types (no
-    ``__eq__`` of the learner's runs later); strings, bytes, NumPy and pandas values are kept as they are.
+    ``__eq__`` of the learner's runs later); strings, bytes, NumPy and pandas values (instances of their real
+    classes) are kept as they are.
     """
     if isinstance(value, str):
         return str(value)
@@ -66,7 +68,7 @@ def materialize(value: Any) -> Any:
         return int(value)
     if isinstance(value, float):
         return float(value)
-    if type(value).__module__.split(".")[0] in ("numpy", "pandas"):
+    if _computed_array(value):
         return value
     if isinstance(value, Mapping):
         return {k: materialize(value[k]) for k in value}  # as the comparison reads it: value[k]
@@ -81,6 +83,19 @@ def materialize(value: Any) -> Any:
     if isinstance(value, Iterable):
         return [materialize(v) for v in value]
     return value
+
+
+def _computed_array(value: Any) -> bool:
+    """A real NumPy array or number, or pandas Series, DataFrame, Index or array: computed already, kept as is.
+
+    Tested against the classes of the modules themselves (only if imported: no such value exists otherwise), not
+    against what a class says its ``__module__`` is, so a lazy class that claims to be NumPy is still read here.
+    """
+    numpy, pandas = sys.modules.get("numpy"), sys.modules.get("pandas")
+    if numpy is not None and isinstance(value, (numpy.ndarray, numpy.generic)):
+        return True
+    return pandas is not None and isinstance(value, (pandas.Series, pandas.DataFrame, pandas.Index,
+                                                     pandas.api.extensions.ExtensionArray))
 
 
 def plain(x: Any) -> Any:
@@ -163,6 +178,8 @@ def _canon(x: Any, ordered: bool) -> Any:
     if isinstance(x, list):
         items = [_canon(v, ordered) for v in x]
         return ("list", tuple(items)) if ordered else ("bag", frozenset(Counter(items).items()))
+    if _is_nan(x):
+        return None  # pandas' "no value" (an average of no reviews): the same as SQL's NULL here
     if isinstance(x, float) and math.isfinite(x):
         return float(f"{x:.12g}")  # 0.1 + 0.2 and 0.3 are the same value here
     try:
@@ -252,6 +269,8 @@ def _diff(actual: Any, expected: Any, ordered: bool, path: str, tol: float) -> s
                         return (f"{path} has the right items in the wrong order: expected "
                                 f"{short_repr(exp_items)}, got {short_repr(act_items)}")
                     return d
+        return None
+    if expected is None and _is_nan(actual):
         return None
     if _is_number(actual) and _is_number(expected):
         if isinstance(actual, float) or isinstance(expected, float):

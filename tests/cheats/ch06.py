@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
+import numpy as np
+
 from perflab.exercises import ch06
 from perflab.exercises.ch06 import find_duplicates_reference
 
@@ -77,6 +79,30 @@ def lazy_list(items: list[int]) -> list[int]:
     return _PairsWhenRead(items)
 
 
+class _ClaimsToBeNumpy:
+    """Says its class is NumPy's, so a check that trusted ``__module__`` would keep it as a computed array; the pair
+    loop runs when it is read (``tolist``, looping, ``len``)."""
+
+    __module__ = "numpy"
+
+    def __init__(self, items: list[int]) -> None:
+        self.items = items
+
+    def tolist(self) -> list[int]:
+        return _pair_loop(self.items)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.tolist())
+
+    def __len__(self) -> int:
+        return len(self.tolist())
+
+
+def fake_numpy_result(items: list[int]) -> _ClaimsToBeNumpy:
+    """A lazy result dressed as a NumPy array, returned at once."""
+    return _ClaimsToBeNumpy(items)
+
+
 def peek_at_the_checker(items: list[int]) -> list[int]:
     """Walks up the stack to the check's answers for this input (a dict named ``expected``, by size) and returns
     them; without one it falls back on the pair loop."""
@@ -86,6 +112,33 @@ def peek_at_the_checker(items: list[int]) -> list[int]:
         if isinstance(expected, dict) and len(items) in expected:
             return list(expected[len(items)])
         frame = frame.f_back
+    return _pair_loop(items)
+
+
+class _SlowInt(int):
+    """An int whose hash takes 200 loop steps: a set of them is slow."""
+
+    def __hash__(self) -> int:
+        for _ in range(200):
+            pass
+        return int.__hash__(self)
+
+    def __eq__(self, other: object) -> bool:
+        return int.__eq__(self, other)
+
+
+def slows_the_reference(items: list[int]) -> list[int]:
+    """The pair loop after a fixed amount of work, having first found every other list of this size on the stack
+    (the copy the one-pass reference is about to be timed on) and swapped its items for slow-hashing ints."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            if (isinstance(value, list) and value is not items and len(value) == len(items)
+                    and all(type(x) is int for x in value)):
+                value[:] = [_SlowInt(x) for x in value]
+        frame = frame.f_back
+    for _ in range(8):
+        _pair_loop(items[:500])
     return _pair_loop(items)
 
 
@@ -125,23 +178,50 @@ def worker_thread_pair_loop(items: list[int]) -> list[int]:
     return _WORKER.submit(_pair_loop, items).result()
 
 
-#: A worker process, started on the first call; the test that uses it shuts it down.
-OTHER_PROCESS = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+_PROCESSES: list[ProcessPoolExecutor] = []
+
+
+def _other_process() -> ProcessPoolExecutor:
+    """A worker process, started on first use and kept until :func:`shut_down_the_other_process`."""
+    if not _PROCESSES:
+        _PROCESSES.append(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
+    return _PROCESSES[0]
+
+
+def shut_down_the_other_process() -> None:
+    while _PROCESSES:
+        _PROCESSES.pop().shutdown()
 
 
 def other_process_pair_loop(items: list[int]) -> list[int]:
     """The quadratic original in a worker process: none of its work is this process's CPU time."""
-    return OTHER_PROCESS.submit(_pair_loop, items).result()
+    return _other_process().submit(_pair_loop, items).result()
+
+
+def _all_pairs(items: list[int]) -> list[int]:
+    values = np.asarray(items, dtype=np.int64)
+    equal = values[:, None] == values[None, :]
+    np.fill_diagonal(equal, False)
+    return sorted(set(values[equal.any(axis=1)].tolist()))
+
+
+def numpy_pairs_other_process(items: list[int]) -> list[int]:
+    """Every pair compared at once in NumPy (n² in C), in a worker process: cheap enough in wall-clock time to pass
+    the wall-clock slowdown, and its growth is drowned by the worker's wake-up time on a busy machine."""
+    return _other_process().submit(_all_pairs, items).result()
 
 
 #: (cheat, a fragment of the ❌ line it must get), on the tests' clock of executed lines
 FIND_DUPLICATES = [(memoised_pair_loop, "about quadratic"), (short_lists_only, "random items"),
                    (padded_pair_loop, "the CPU time of a one-pass solution on the same lists; at most 100x allowed"),
                    (lazy_pair_loop, "about quadratic"), (lazy_list, "about quadratic"),
+                   (fake_numpy_result, "about quadratic"),
                    (peek_at_the_checker, "about quadratic"),
                    (raise_the_limits, "changed the check itself (perflab.exercises.ch06.ALLOWED_GROWTH"),
                    (slow_reference, "changed the check itself (perflab.exercises.ch06.find_duplicates_reference)")]
 #: (cheat, a fragment of the ❌ line it must get), on the check's own clocks
 FIND_DUPLICATES_REAL_CLOCK = [(half_fixed, "half_fixed: 4x more input took"), (count_each, "count_each: 4x more input"),
                               (worker_thread_pair_loop, "worker_thread_pair_loop: "),
-                              (other_process_pair_loop, "the wall-clock time of a one-pass solution")]
+                              (slows_the_reference, "the CPU time of a one-pass solution on the same lists"),
+                              (other_process_pair_loop, "child processes used"),
+                              (numpy_pairs_other_process, "child processes used")]

@@ -115,6 +115,50 @@ def sqlite_unbounded(load_profile: Callable[[int], Any]) -> Handler:
     return handle
 
 
+def _sqlite_padded(load_profile: Callable[[int], Any], pad: Callable[[int, bool, bool], int | None]) -> Handler:
+    """:func:`sqlite_unbounded` that also calls ``load_profile`` for the user ``pad(user, loaded, behind)`` names
+    (if any) and throws the profile away; ``behind``: fewer than 40% of the requests so far have loaded."""
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    db.execute("CREATE TABLE cache (user_id INTEGER PRIMARY KEY, profile TEXT)")
+    counts = {"served": 0, "loads": 0}
+
+    def handle(request: dict[str, Any]) -> Any:
+        uid = request["user_id"]
+        counts["served"] += 1
+        row = db.execute("SELECT profile FROM cache WHERE user_id = ?", (uid,)).fetchone()
+        if row is None:
+            profile = load_profile(uid)
+            counts["loads"] += 1
+            db.execute("INSERT INTO cache VALUES (?, ?)", (uid, json.dumps(profile)))
+        else:
+            profile = json.loads(row[0])
+        extra = pad(uid, row is None, counts["loads"] < 0.4 * counts["served"])
+        if extra is not None:
+            load_profile(extra)
+            counts["loads"] += 1
+        return response_for(request, profile)
+
+    return handle
+
+
+def sqlite_padded_twice(load_profile: Callable[[int], Any]) -> Handler:
+    """Every profile in SQLite, and loads padded up to 40% of the requests by loading each new user twice (and a
+    hit's user again when still short)."""
+    return _sqlite_padded(load_profile, lambda uid, loaded, behind: uid if loaded or behind else None)
+
+
+def sqlite_padded_with_other_users(load_profile: Callable[[int], Any]) -> Handler:
+    """Every profile in SQLite, and loads padded up to 40% of the requests with some other user's profile."""
+    return _sqlite_padded(load_profile, lambda uid, loaded, behind: uid + 1 if behind else None)
+
+
+def sqlite_reloads_hits(load_profile: Callable[[int], Any]) -> Handler:
+    """PASSES, a limitation the check documents: every profile in SQLite, and on a hit the requested user's profile
+    is loaded again (and thrown away) while fewer than 40% of the requests have loaded. Each such load is the one
+    load of the requested user during its request that a cache would make, so it counts."""
+    return _sqlite_padded(load_profile, lambda uid, loaded, behind: uid if behind and not loaded else None)
+
+
 def unbounded_by_user(load_profile: Callable[[int], Any]) -> Handler:
     """Keyed by user, whole profiles, never evicts: the memory curve shows it."""
     cache: dict[int, Any] = {}
@@ -123,6 +167,27 @@ def unbounded_by_user(load_profile: Callable[[int], Any]) -> Handler:
         uid = request["user_id"]
         if uid not in cache:
             cache[uid] = load_profile(uid)
+        return response_for(request, cache[uid])
+
+    return handle
+
+
+def ballast_let_go(load_profile: Callable[[int], Any]) -> Handler:
+    """Keyed by user, never evicts, and first allocates 6 MiB of ballast, letting go of a chunk whenever the memory
+    tracemalloc counts rises above where it started: the total stays flat while the cache grows."""
+    cache: dict[int, Any] = {}
+    ballast: list[bytes] = []
+    start: list[int] = []
+
+    def handle(request: dict[str, Any]) -> Any:
+        if not start:
+            ballast.extend(bytes(1024) for _ in range(6 * 1024))
+            start.append(tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0)
+        uid = request["user_id"]
+        if uid not in cache:
+            cache[uid] = load_profile(uid)
+        while ballast and tracemalloc.is_tracing() and tracemalloc.get_traced_memory()[0] > start[0]:
+            ballast.pop()
         return response_for(request, cache[uid])
 
     return handle
@@ -166,9 +231,11 @@ def canned(load_profile: Callable[[int], Any]) -> Handler:
 
 
 def private_copy_of_the_source(load_profile: Callable[[int], Any]) -> Handler:
-    """Reads the check's seed out of load_profile and computes every profile itself: load_profile never runs.
-    (The seed is private now; this is the determined version of reading ``load_profile.seed``.)"""
-    private = ProfileSource(load_profile._ProfileSource__seed)  # type: ignore[attr-defined]
+    """Reads the check's seed out of the source behind load_profile and computes every profile itself: load_profile
+    never runs. (The seed is private; this is the determined version of reading ``load_profile.seed``.)"""
+    cells = [cell.cell_contents for cell in getattr(load_profile, "__closure__", None) or ()]
+    source = next((c for c in cells if isinstance(c, ProfileSource)), load_profile)
+    private = ProfileSource(source._ProfileSource__seed)  # type: ignore[attr-defined]
     return lambda request: response_for(request, private(request["user_id"]))
 
 
@@ -210,12 +277,15 @@ def lying_values(load_profile: Callable[[int], Any]) -> Handler:
 FIX_THE_LEAK: list[tuple[Callable[..., Handler], tuple[str, ...]]] = [
     (unbounded_by_user, ("memory grew by", "over the last 10,000 requests")),
     (summary_unbounded, ("memory grew by",)),
+    (ballast_let_go, ("memory grew by",)),
     (summary_refreshed_never_evicted, ("memory grew by",)),
     (packed_never_evicted, ("memory grew by",)),
     (raises_the_limits, ("changed the check itself (perflab.exercises.ch08.",)),
     (restarts_tracemalloc, ("stopped or restarted tracemalloc",)),
     (frozen_while_measured, ("profiles needs at least", "keeps more profiles, or gets them elsewhere")),
     (sqlite_unbounded, ("profiles needs at least",)),
+    (sqlite_padded_twice, ("load_profile(", "and had loaded it already", "call it only for the user a request")),
+    (sqlite_padded_with_other_users, ("load_profile(", "which asks for user", "call it only for the user a request")),
     (private_copy_of_the_source, ("load_profile ran 0 times", "profiles needs at least")),
     (cleared_every_call, ("load_profile ran 16,000 times for 16,000 requests",)),
     (canned, ("should be",)),

@@ -189,6 +189,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     from perflab import dataset
     from perflab.config import settings
     from perflab.db import describe
+    from perflab.exercises.scratch import drop_scratch
     from perflab.exercises.unseen import drop_unseen
 
     with _engine(args.url) as engine:
@@ -203,6 +204,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
         dropped = drop_unseen(engine)
         if dropped:
             print(f"dropped the exercise checks' second dataset (schema {', '.join(dropped)})")
+        copies = drop_scratch(engine)
+        if copies:
+            print(f"dropped the copies an exercise check left (schema {', '.join(copies)})")
         print(dataset.build(engine, cfg.scale, cfg.seed))
         return 0
 

@@ -1,4 +1,5 @@
-"""Reading profiles in code: the hottest functions (cProfile), line (line_profiler) and branch (pyinstrument).
+"""Reading profiles in code: the hottest functions (cProfile), line (line_profiler) and branch (pyinstrument), and
+their reports without the kernel's temporary folder.
 
 >>> import cProfile
 >>> def squares():
@@ -124,10 +125,12 @@ def _clean_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class LineTime:
-    """One line of a function profiled by line_profiler: where it is, its source, hits and seconds.
+    """One line of a function profiled by line_profiler: where it is, its source, hits, seconds and share.
 
-    >>> print(LineTime("report.py", 16, "when = parse(created)", 20789, 0.85))
-    line 16: when = parse(created) (20,789 hits, 850 ms)
+    >>> print(LineTime("report.py", 16, "when = parse(created)", 20789, 0.85, 0.91))
+    line 16: when = parse(created) (20,789 hits, 850 ms, 91% of the function's time)
+
+    ``share`` is the line's part of the time of all the function's lines (line_profiler's ``% Time``).
     """
 
     file: str
@@ -135,9 +138,11 @@ class LineTime:
     text: str
     hits: int
     seconds: float
+    share: float
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.text} ({self.hits:,} hits, {format_time(self.seconds)})"
+        return (f"line {self.line}: {self.text} ({self.hits:,} hits, {format_time(self.seconds)}, "
+                f"{self.share:.0%} of the function's time)")
 
 
 def hottest_line(profiler: Any, function: str | None = None) -> LineTime:
@@ -176,7 +181,9 @@ def hottest_line(profiler: Any, function: str | None = None) -> LineTime:
                            "name one, e.g. hottest_line(lp, function=" + repr(names[0]) + ")")
     file, _first, _name = chosen[0]
     line, hits, units = max(timed[chosen[0]], key=lambda timing: timing[2])
-    return LineTime(os.path.basename(file), line, linecache.getline(file, line).strip(), hits, units * stats.unit)
+    total = sum(timing[2] for timing in timed[chosen[0]])
+    return LineTime(os.path.basename(file), line, linecache.getline(file, line).strip(), hits, units * stats.unit,
+                    units / total if total else 0.0)
 
 
 @dataclass(frozen=True)
@@ -237,3 +244,22 @@ def _find_frame(frame: Any, name: str) -> Any:
             return current
         stack.extend(reversed(current.children))
     return None
+
+
+def without_kernel_folder(text: str) -> str:
+    """``text`` with the folder of the calling code's file taken out of every path in it.
+
+    >>> without_kernel_folder(f"{os.path.dirname(__file__)}{os.sep}profiling.py:9(report)")  # doctest: +SKIP
+    'profiling.py:9(report)'
+
+    Profilers name the file each function came from; for a notebook cell that is a file in a temporary
+    folder of the kernel (``/tmp/ipykernel_4242/3326774021.py``) whose name changes on every run. Called
+    from a cell, this drops that folder from a report, so ``3326774021.py:9(monthly_revenue)`` is left.
+    """
+    import inspect
+
+    frame = inspect.currentframe()
+    caller = frame.f_back if frame is not None else None
+    if caller is None:
+        return text
+    return text.replace(os.path.dirname(caller.f_code.co_filename) + os.sep, "")

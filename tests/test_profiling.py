@@ -14,7 +14,7 @@ from line_profiler import LineStats
 from pyinstrument.session import Session
 
 from perflab.errors import PerflabError
-from perflab.profiling import heaviest_branch, hot_functions, hottest_line
+from perflab.profiling import heaviest_branch, hot_functions, hottest_line, without_kernel_folder
 
 # pstats' record: (file, line, name) -> (primitive calls, calls, own seconds, cumulative seconds, callers)
 RECORD = {
@@ -100,7 +100,8 @@ def test_hottest_line_reads_the_source_and_converts_units(source: Path) -> None:
     line = hottest_line(LineStats(timings, 1e-6))
     assert (line.file, line.line, line.text, line.hits) == ("report.py", 4, "total += parse(row)", 100)
     assert line.seconds == pytest.approx(0.09)
-    assert str(line) == "line 4: total += parse(row) (100 hits, 90.0 ms)"
+    assert line.share == pytest.approx(90_000 / 92_010)
+    assert str(line) == "line 4: total += parse(row) (100 hits, 90.0 ms, 98% of the function's time)"
 
 
 def test_hottest_line_takes_a_profiler_and_asks_which_function(source: Path) -> None:
@@ -141,3 +142,9 @@ def test_heaviest_branch_says_what_is_missing() -> None:
         heaviest_branch(sampler, "monthly_revenue")
     with pytest.raises(PerflabError, match=r"pyinstrument.Profiler that has run"):
         heaviest_branch(SimpleNamespace(last_session=None), "main")
+
+
+def test_without_kernel_folder_drops_the_callers_folder_only() -> None:
+    here = Path(__file__).resolve().parent
+    text = f"{here}/test_profiling.py:9(report) and /elsewhere/{here.name}/other.py"
+    assert without_kernel_folder(text) == f"test_profiling.py:9(report) and /elsewhere/{here.name}/other.py"

@@ -20,7 +20,7 @@ from perflab.exercises import (
     passed,
     require,
 )
-from perflab.exercises.leftover import Running, left_running
+from perflab.exercises.leftover import Elsewhere, Running, left_running
 from perflab.exercises.scratch import scratch_copy
 from perflab.exercises.unseen import UNSEEN_HINT, unseen_engine
 
@@ -111,6 +111,9 @@ LEARNER_CALLS = 3
 #: is measured longer before it is judged (on a loaded machine a correct ORM answer once measured 3.1x).
 EXTRA_ROUNDS = 2
 NEAR = 1.5
+#: The most processor time (a share of the wall time) the rest of the process may take while the original is timed:
+#: a kernel's own threads take about nothing, one thread left spinning takes all of it (share 1).
+BUSY_ELSEWHERE = 0.25
 #: The tables the report reads: the check times calls on a copy of them (see :mod:`perflab.exercises.scratch`).
 REPORT_TABLES = ("products", "orders", "order_items")
 
@@ -119,6 +122,8 @@ _CACHES = ("compute the report from the database on every call (a cache is fast 
 _SLOW = "it is about as slow as the original: profile it (cProfile, %lprun) to find where the time goes"
 _LEFT_RUNNING = ("return only when all the work is done: wait for every thread or process your function starts "
                  "(a `with ThreadPoolExecutor() as pool:` block does), or do the work in the function itself")
+_BUSY = ("stop it (Kernel → Restart stops every thread the kernel runs), make your function wait for the work it "
+         "starts before it returns, and run the check again")
 _OWN_WORK = ("write your own revenue_by_category (profile the original, fix its hot spot): the reference "
              "solution is for reading once you are done, in notebooks/solutions/")
 
@@ -330,9 +335,19 @@ class _Turns:
     seen: list[dict[str, int]] = field(default_factory=list)
 
     def time_original(self, status: str) -> None:
-        """New quantities, then one timed call of the original: the report the learner's next call must give."""
+        """New quantities, then one timed call of the original: the report the learner's next call must give.
+
+        A ❌ if the rest of the process kept a processor busy meanwhile (work left running, by an earlier call
+        or an earlier check, would make the original look slow)."""
         self._redraw(status)
-        self.slow.setdefault(status, []).append(_timed(self.original, (_fresh(self.data), status), self.clock).seconds)
+        with Elsewhere() as elsewhere:
+            call = _timed(self.original, (_fresh(self.data), status), self.clock)
+        if elsewhere.share > BUSY_ELSEWHERE:
+            require(failed(f"while the check timed the original, other threads or processes of this kernel kept a "
+                           f"processor busy ({elsewhere.share:.0%} of the time): work left running in the "
+                           f"background, by an earlier call of {self.name} or anything else, would make any "
+                           "function look fast", _BUSY))
+        self.slow.setdefault(status, []).append(call.seconds)
 
     def time_learner(self, status: str, *, redraw: bool) -> None:
         """One timed call of the learner's function (after new quantities if ``redraw``), checked; a ❌ stops."""

@@ -116,14 +116,17 @@ KNOWN_LIMITS = [pytest.param(cheat, None, id=cheat.__name__, marks=pytest.mark.x
 
 @pytest.mark.parametrize(("cheat", "fragment"),
                          [pytest.param(c, f, id=c.__name__) for c, f in cheats.CHEATS] + KNOWN_LIMITS)
-def test_cheats_fail_with_a_hint(engine: Engine, cheat: Callable[[Engine], Any], fragment: str | None) -> None:
+def test_cheats_fail_with_a_hint(engine: Engine, cheat: Callable[[Engine], Any],
+                                 fragment: str | tuple[str, ...] | None) -> None:
+    """``fragment``: what the ❌ must say; a tuple: one of them (where Python versions see the cheat differently)."""
     fn = cheat(engine)
     if fn is None:
         pytest.skip(f"{cheat.__name__} is a trick of the other backend")
     assert fn(engine) == top_customers_reference(engine)  # right on the course's data
     result = check("00-top-customers", fn, engine=engine)
     assert_failed_with_hint(result)
-    assert fragment is None or fragment in result.message, result.message
+    either = (fragment,) if isinstance(fragment, str) else fragment or ()
+    assert not either or any(f in result.message for f in either), result.message
 
 
 def test_every_users_count_sent_back_is_told_to_keep_five_in_the_database(engine: Engine) -> None:

@@ -7,6 +7,7 @@ stands in for time, so the outcome is the same on every machine (no timing asser
 from __future__ import annotations
 
 import glob
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -152,16 +153,22 @@ def test_the_original_is_timed_first_then_in_turns(engine: Engine, monkeypatch: 
     assert calls[1:] == ["learner", "original"] * unseen + turn + (["original"] + turn) * 2
 
 
+def own_copies(engine: Engine) -> set[str]:
+    """This process's scratch copies (CI runs two Pythons' tests side by side, on one PostgreSQL server)."""
+    ours = os.getpid()
+    schemas = {n for n in sa.inspect(engine).get_schema_names() if n.startswith(f"perflab_check_{ours}_")}
+    return set(glob.glob(f"{tempfile.gettempdir()}/perflab-check-{ours}-*")) | schemas
+
+
 def test_the_course_data_is_left_as_it_was_and_the_copy_removed(engine: Engine) -> None:
     before = {status: slow_revenue_by_category(engine, status) for status in STATUSES}
     counts = perflab.counts(engine)
-    copies = set(glob.glob(f"{tempfile.gettempdir()}/perflab-check-*")) | set(sa.inspect(engine).get_schema_names())
+    copies = own_copies(engine)
     assert check_counting_lines(cheats.memo_by_url(), engine).ok is False
     assert check_counting_lines(nbtools.load_solution(NOTEBOOK).revenue_by_category, engine).ok
     assert {status: slow_revenue_by_category(engine, status) for status in STATUSES} == before
     assert perflab.counts(engine) == counts
-    assert set(glob.glob(f"{tempfile.gettempdir()}/perflab-check-*")) | set(sa.inspect(engine).get_schema_names()) \
-        <= copies
+    assert own_copies(engine) <= copies
 
 
 @pytest.mark.parametrize(("cheat", "fragment"), cheats.CHANGED_TYPE, ids=lambda c: getattr(c, "__name__", ""))

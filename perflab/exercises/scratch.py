@@ -22,6 +22,7 @@ connection the learner's function left open kept from being dropped, goes with `
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -64,7 +65,7 @@ def _postgres_schema(engine: Engine, tables: list[Table]) -> str | None:
     import sqlalchemy as sa
     from sqlalchemy.schema import CreateIndex
 
-    schema = f"{SCHEMA_PREFIX}{uuid.uuid4().hex[:12]}"  # made here: letters, digits and _ only
+    schema = f"{SCHEMA_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"  # letters, digits and _ only; the pid says whose
     try:
         with engine.begin() as conn:
             course = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
@@ -123,7 +124,7 @@ def drop_scratch(engine: Engine) -> list[str]:
 def _sqlite_copy(engine: Engine, tables: list[Table]) -> Iterator[Engine]:
     import sqlalchemy as sa
 
-    folder = Path(tempfile.mkdtemp(prefix="perflab-check-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"perflab-check-{os.getpid()}-"))
     try:
         copy = sa.create_engine(f"sqlite:///{folder / 'scratch.sqlite'}")
         try:

@@ -371,7 +371,9 @@ CHEATS = [
     (answers_prepared_for_both_datasets, "gives the course's answer on a second dataset"),  # made for the check
     (copied_into_memory, "on an in-memory database (a copy of the data?)"),
     (counted_in_a_subprocess, "ran work in another process"),
-    (connection_class_under_a_profiler, "opened a database connection while a profile function was set"),
+    # up to 3.12 the counter cannot watch it and fails closed; on 3.13 it watches it and counts the statement
+    (connection_class_under_a_profiler, ("opened a database connection while a profile function was set",
+                                         "`SELECT 1`; `SELECT user_id FROM orders`")),
     (thread_with_a_profile_function, "opened a database connection while a profile function was set"),
     (streamed_results, "`SELECT 1`; `SELECT user_id FROM orders`"),  # a server-side cursor's statement counts
     (psycopg_stream, "`SELECT 1`; `SELECT user_id FROM orders`"),

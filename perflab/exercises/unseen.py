@@ -92,8 +92,10 @@ def fresh_unseen(engine: Engine) -> Iterator[Engine]:
         yield made
     finally:
         if folder is None:
+            from perflab.db import drop_schemas
+
             made.dispose()
-            _drop_schemas(engine, [schema])
+            drop_schemas(engine, [schema])
         else:
             _remove(made, folder)
 
@@ -137,34 +139,10 @@ def drop_unseen(engine: Engine) -> list[str]:
         return []
     import sqlalchemy as sa
 
+    from perflab.db import drop_schemas
+
     names = sa.inspect(engine).get_schema_names()
-    return _drop_schemas(engine, [n for n in names if n == unseen_schema() or n.startswith(CHECK_SCHEMA_PREFIX)])
-
-
-def _drop_schemas(engine: Engine, schemas: list[str]) -> list[str]:
-    """Drop ``schemas`` (names made here: letters, digits and _) on ``engine``'s server; those it could drop.
-
-    A learner's connection left in a transaction on one would make DROP wait: after 5 s it is left for
-    ``perflab reset``.
-    """
-    import sqlalchemy as sa
-
-    from perflab.db import make_engine
-
-    dropped = []
-    admin = make_engine(engine.url.render_as_string(hide_password=False))
-    try:
-        for schema in schemas:
-            try:
-                with admin.begin() as conn:
-                    conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
-                    conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-                dropped.append(schema)
-            except sa.exc.DBAPIError:
-                continue
-    finally:
-        admin.dispose()
-    return dropped
+    return drop_schemas(engine, [n for n in names if n == unseen_schema() or n.startswith(CHECK_SCHEMA_PREFIX)])
 
 
 def _schema_exists(engine: Engine, schema: str | None = None) -> bool:

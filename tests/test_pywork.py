@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from typing import Any
@@ -28,6 +29,37 @@ def test_the_same_call_counts_the_same_and_c_work_counts_nothing() -> None:
     assert len(counts) == 1
     assert count_python_work(sum, range(100_000)).instructions == 0
     assert count_python_work(squares, 10).value == [i * i for i in range(10)]
+
+
+def test_a_garbage_collection_during_the_call_adds_nothing_and_collection_resumes_after() -> None:
+    """Collections run finalizers and gc.callbacks in the counted thread: the counter pauses the collector."""
+    alone = count_python_work(loop, 100).instructions
+    collections: list[str] = []
+
+    def busy_callback(phase: str, info: dict[str, int]) -> None:
+        collections.extend(phase for _ in range(10))
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(busy_callback)
+    gc.set_threshold(1)  # a collection at every allocation of a container: the call's own list
+    try:
+        counted = count_python_work(loop, 100).instructions
+        assert gc.isenabled()
+        gc.collect()
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(busy_callback)
+    assert counted == alone
+    assert collections  # the callback did run, after the call
+
+
+def test_a_collector_switched_off_before_stays_off() -> None:
+    gc.disable()
+    try:
+        count_python_work(loop, 10)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("fn", [squares, loop])

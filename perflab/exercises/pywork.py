@@ -10,7 +10,9 @@ A loop over rows runs Python instructions for every row; a vectorized version ru
 the rows, because its loops run in C. Unlike a time, a count does not depend on how busy the machine is: the
 same call on the same kind of input executes the same instructions. The counter is a trace function
 (``sys.settrace`` with per-opcode events), so a call runs several times slower while it is counted: count on
-small inputs, time without counting. A check that counts must also know that the call did not switch the
+small inputs, time without counting. The cyclic garbage collector is paused while a call is counted: a
+collection would run finalizers and ``gc.callbacks`` of objects from before the call in its thread, and they
+would be counted with it. A check that counts must also know that the call did not switch the
 counting off: :attr:`PythonWork.tampered` says when it did (the trace function replaced, or a frame's own
 tracing turned off).
 """
@@ -18,6 +20,7 @@ tracing turned off).
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 import threading
 from collections.abc import Callable
@@ -28,6 +31,7 @@ from typing import Any
 # Bound once: replacing them in sys or threading later does not blind the counter.
 _settrace, _gettrace, _get_ident = sys.settrace, sys.gettrace, threading.get_ident
 _thread_settrace, _thread_gettrace = threading.settrace, threading.gettrace
+_gc_disable, _gc_enable, _gc_isenabled = gc.disable, gc.enable, gc.isenabled
 #: While a call is counted: (its thread's id, what to call when that thread switches tracing). Read by the hook.
 _watching: tuple[int, Callable[[str], None]] | None = None
 
@@ -136,6 +140,8 @@ def count_python_work(fn: Callable[..., Any], /, *args: Any, limit: int | None =
     _install_audit_hook()
     previous, previous_thread = _gettrace(), _thread_gettrace()
     value, stopped = None, False
+    collecting = _gc_isenabled()
+    _gc_disable()
     _thread_settrace(thread)
     _settrace(main)
     _watching = (_get_ident(), seen)
@@ -148,6 +154,8 @@ def count_python_work(fn: Callable[..., Any], /, *args: Any, limit: int | None =
         _settrace(previous)
         _thread_settrace(previous_thread)
         active = False
+        if collecting:
+            _gc_enable()
     if stopped or instructions > cap:
         return PythonWork(None, instructions, True, "")
     if not tampered and calls != returns:

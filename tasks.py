@@ -53,7 +53,7 @@ NBVAL = ("-m", "pytest", "-p", "tests.nbval_processes", "--nbval-current-env")
 COMMANDS = (
     ("course", "[--port N] [--no-browser]", "set up .venv, build the dataset, open chapter 00 in JupyterLab"),
     ("test", "", "pin check, lint, types, unit tests, every chapter against its committed outputs"),
-    ("pythons", "[PYTHON ...]", "unit tests and every chapter (lax) on other Pythons, each in .venv-X.Y"),
+    ("pythons", "[PYTHON ...]", "unit tests (SQLite) and every chapter (lax) on other Pythons, each in .venv-X.Y"),
     ("pins", "[--check] [--upgrade [PACKAGE ...]]",
      "regenerate the pin files from pyproject.toml (--check: compare only)"),
     ("notebooks", "[NOTEBOOK ...]", "re-execute chapters in place and save their outputs (default: all)"),
@@ -322,7 +322,14 @@ def validate_notebooks(bindir: Path, env: dict[str, str], strict: bool, apart: s
     run(bindir / "python", *NBVAL, *mode, "notebooks", env=sqlite_env)
 
 
-def unit_tests(bindir: Path, env: dict[str, str], pg: str | None) -> None:
+def unit_tests(bindir: Path, env: dict[str, str], pg: str | None, servers: bool = True) -> None:
+    """The unit tests and doctests; ``servers=False`` leaves out those of PostgreSQL and Redis (other Pythons:
+    what differs between Pythons is tracing, asyncio and the standard library, which the SQLite tests cover)."""
+    if not servers:
+        say("unit tests on SQLite (the PostgreSQL and Redis ones run on the pinned Python, in tasks.py test)")
+        run(bindir / "python", "-m", "pytest", "--doctest-modules", "-m", "not postgres and not redis",
+            "perflab", "tools", "tests", env=env)
+        return
     say("unit tests" + (" (with PostgreSQL and Redis)" if pg else " (PostgreSQL/Redis tests skip: URLs not set)"))
     run(bindir / "python", "-m", "pytest", "--doctest-modules", "perflab", "tools", "tests", env=env)
 
@@ -379,7 +386,7 @@ def pythons(args: argparse.Namespace) -> None:
         env = checks_env(pg)
         say(f"Python {version}: types against this Python's pinned packages")
         run(bindir / "mypy", "--python-version", version, "perflab", "tools", "tasks.py")
-        unit_tests(bindir, env, pg)
+        unit_tests(bindir, env, pg, servers=False)
         say(f"Python {version}: every chapter on SQLite, lax (the committed outputs are of {PINNED_PYTHON})")
         validate_notebooks(bindir, env, strict=False, apart=version)
 

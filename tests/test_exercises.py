@@ -463,6 +463,28 @@ def test_hints_come_one_by_one(demo_exercise: str) -> None:
         hint(demo_exercise, 3)
 
 
+def test_a_hint_shown_by_a_cross_is_not_repeated_by_hint(demo_exercise: str) -> None:
+    @exercise("99-hinted", hints=("think of the answer", "it is 42", "return 42"))
+    def _check(learner_fn: Any) -> CheckResult:
+        value = run_learner(learner_fn)
+        return passed("right answer") if value == 42 else failed(f"got {value}", "it is 42")
+
+    try:
+        assert hint("99-hinted", 1) == "hint 1/3: think of the answer"  # looking one up by number moves nothing
+        assert_failed_with_hint(check("99-hinted", lambda: 41), "it is 42")
+        assert hint("99-hinted") == "hint 3/3: return 42"
+        assert_failed_with_hint(check("99-hinted", lambda: 41), "it is 42")  # never moves back
+        assert hint("99-hinted") == "hint 3/3: return 42"
+    finally:
+        EXERCISES.pop("99-hinted")
+        HINTS_SHOWN.pop("99-hinted", None)
+
+
+def test_a_hint_of_its_own_moves_nothing(demo_exercise: str) -> None:
+    assert_failed_with_hint(check(demo_exercise, lambda: 41))
+    assert hint(demo_exercise) == "hint 1/2: think of the answer"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # 02-orders-per-user
 

@@ -140,8 +140,16 @@ small input and compare with what you expect by hand
                             "a check your function can rewrite proves nothing: leave perflab's names alone and "
                             "solve the exercise inside your function")
     result.details.setdefault("exercise", exercise_id)
+    _count_hint_shown(ex, result)
     result.announce()
     return result
+
+
+def _count_hint_shown(ex: Exercise, result: CheckResult) -> None:
+    """A ❌ that showed one of the exercise's hints counts as having shown it: :func:`hint` goes on from there."""
+    shown = result.details.get("hint")
+    if not result.ok and shown in ex.hints:
+        HINTS_SHOWN[ex.id] = max(HINTS_SHOWN[ex.id], ex.hints.index(shown) + 1)
 
 
 def _checker_crashed(exc: Exception, hint: str) -> CheckResult:
@@ -163,7 +171,8 @@ def hint(exercise_id: str, n: int | None = None) -> Hint:
     >>> hint("06-find-duplicates", 1)  # doctest: +ELLIPSIS
     hint 1/3: Comparing every item ...
 
-    Each call without ``n`` shows the next hint, staying on the last one.
+    Each call without ``n`` shows the next hint, staying on the last one; a ❌ that showed one of the
+    hints counts as having shown it, so the next call does not repeat it.
     """
     ex = lookup(exercise_id)
     if not ex.hints:

@@ -748,6 +748,36 @@ def test_a_lazy_load_under_a_lazy_load_chains_the_fix(shop: Engine) -> None:
                      "Order.items": "`selectinload(User.orders).selectinload(Order.items)`"}
 
 
+def test_a_lazy_load_under_a_joinedload_extends_the_learners_option(data: Engine) -> None:
+    """Items of orders the query JOINed: keep the joinedload and chain the fix onto it, don't swap it."""
+    with Session(data) as session, query_log(data) as log:
+        users = session.scalars(sa.select(User).options(joinedload(User.orders)).order_by(User.id).limit(10))
+        for user in users.unique():
+            for order in user.orders:
+                order.items  # noqa: B018 - the lazy load is the point
+    (finding,) = log.suspects()
+    assert finding.hint.split(" ")[0] == "`joinedload(User.orders).selectinload(Order.items)`"
+
+
+def test_a_lazy_load_under_two_eager_levels_chains_each_option_as_written(data: Engine) -> None:
+    with Session(data) as session, query_log(data) as log:
+        query = sa.select(User).options(selectinload(User.orders).joinedload(Order.items)).order_by(User.id).limit(5)
+        for user in session.scalars(query).unique():
+            read_products(user.orders)
+    (finding,) = log.suspects()
+    assert finding.attribute == "OrderItem.product"
+    assert finding.hint.split(" ")[0] == (
+        "`selectinload(User.orders).joinedload(Order.items).selectinload(OrderItem.product)`")
+
+
+def test_a_lazy_load_on_objects_of_a_query_of_their_own_chains_nothing(shop: Engine) -> None:
+    with Session(shop) as session, query_log(shop) as log:
+        for order in session.scalars(sa.select(Order).order_by(Order.id)).all():
+            order.user  # noqa: B018 - the lazy load is the point
+    (finding,) = log.suspects()
+    assert finding.hint.split(" ")[0] == "`selectinload(Order.user)`"
+
+
 def test_a_statement_is_placed_on_the_innermost_learner_line_whatever_path_the_same_sql_took_before() -> None:
     """The learner's line is cached per SQL by stack depth; another path to the same SQL must not reuse it.
 

@@ -1,7 +1,7 @@
 """N+1 findings: which loop sent the same query again and again, what caused it, and the fix.
 
 >>> from perflab.callsite import CallSite
->>> lazy = OrmLoad("lazy", "Order.user", "Order", "User", "many-to-one", None, None)
+>>> lazy = OrmLoad("lazy", "Order.user", "Order", "User", "many-to-one", (), None)
 >>> group = Group(lazy, "SELECT ... FROM users WHERE users.id = ?", CallSite("report.py", 12, "report"))
 >>> for i in range(60):
 ...     group.add((i,), 0.001, executemany=False)
@@ -67,9 +67,10 @@ class OrmLoad(NamedTuple):
     """The class loaded (``User``); the parent again for a column load."""
     direction: str
     """``many-to-one``, ``one-to-many``, ``many-to-many``, or ``""`` for a column load."""
-    via: str | None
-    """The relationship the parent objects were themselves loaded through (``Order.items`` for
-    ``OrderItem.product`` on items of lazily loaded orders), or None for parents a query loaded."""
+    loaded_by: tuple[str, ...]
+    """For a lazy load, the loader options through which its parent objects were loaded, from the query's
+    entity down: ``("selectinload(Order.items)",)`` for ``OrderItem.product`` on items of lazily loaded
+    orders, ``("joinedload(Order.items)",)`` where the query joined them; ``()`` for parents a query loaded."""
     site: CallSite | None
     """The line of the learner's code that triggered the load."""
 
@@ -262,35 +263,12 @@ def _lazy_hint(orm: OrmLoad, chain: str) -> str:
     return fix
 
 
-def _chains(groups: list[Group]) -> dict[str, str]:
-    """The loader option for each lazily loaded attribute, chained through the loads that loaded its parents.
-
-    ``OrderItem.product`` on items that were loaded through ``Order.items`` (lazily or eagerly) →
-    ``selectinload(Order.items).selectinload(OrderItem.product)``: the option to add to the query that
-    loaded the orders. Which relationship loaded the parents is read from SQLAlchemy's record of each
-    parent's load path, so orders loaded by a query of their own do not chain.
-    """
-    via = {g.orm.attribute: g.orm.via for g in groups if g.orm is not None and g.orm.kind != "column"}
-    chains: dict[str, str] = {}
-    for group in groups:
-        if group.orm is None or group.orm.kind != "lazy":
-            continue
-        attribute = group.orm.attribute
-        parts, seen, up = [_option(attribute)], {attribute}, group.orm.via
-        while up is not None and up not in seen:
-            parts.insert(0, _option(up))
-            seen.add(up)
-            up = via.get(up)
-        chains[attribute] = ".".join(parts)
-    return chains
-
-
-def _classify(group: Group, chains: dict[str, str]) -> tuple[str, str] | None:
+def _classify(group: Group) -> tuple[str, str] | None:
     """(kind, hint) for a group, or None when it is not a finding (an eager batch, a paginated loop)."""
     orm = group.orm
     if orm is not None:
         if orm.kind == "lazy":
-            return "lazy load", _lazy_hint(orm, chains.get(orm.attribute, _option(orm.attribute)))
+            return "lazy load", _lazy_hint(orm, ".".join((*orm.loaded_by, _option(orm.attribute))))
         if orm.kind == "column":
             undefer = f"undefer({orm.attribute})" if "." in orm.attribute else "undefer(...)"
             return "attribute load", (f"load it with the query: `{undefer}` (or, if a commit expired it, "
@@ -319,12 +297,11 @@ def find(groups: list[Group], min_repeats: int) -> list[Suspect]:
         groups: statements grouped by cause (see :class:`Group`).
         min_repeats: how many runs make a finding.
     """
-    chains = _chains(groups)
     found = []
     for group in groups:
         if group.count < min_repeats:
             continue
-        classified = _classify(group, chains)
+        classified = _classify(group)
         if classified is None:
             continue
         kind, hint = classified

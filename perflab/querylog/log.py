@@ -191,20 +191,41 @@ def _attributes(state: ORMExecuteState) -> tuple[str, str]:
     return (f"{parent}.{names[0]}" if len(names) == 1 else parent), parent
 
 
-def _relationship_before(path: Any, back: int) -> str | None:
-    """The relationship ``back`` elements from the end of an ORM load path (mapper, relationship, ...), if any."""
-    elements = getattr(path, "path", ())
-    if len(elements) < back:
-        return None
-    prop = elements[-back]
-    return _relationship(prop)[0] if hasattr(prop, "direction") else None
+#: The loader option of each eager strategy (``lazy=`` value); any other way of loading is fixed by selectinload.
+_EAGER_OPTIONS = {"joined": "joinedload", "selectin": "selectinload", "subquery": "subqueryload",
+                  "immediate": "immediateload"}
+
+
+def _loaded_by(parent: Any) -> tuple[str, ...]:
+    """The loader options, from the query's entity down, through which ``parent`` (an InstanceState) was loaded.
+
+    Read from SQLAlchemy's record of the parent: its load path (``User -> User.orders -> Order``) and the
+    options of the query that loaded it. Each relationship on the path keeps the learner's eager option
+    (``joinedload(User.orders)``: extend it, don't replace it); one loaded lazily gets ``selectinload``, its fix.
+    Objects a query loaded directly have an empty path: nothing to chain.
+    """
+    elements = tuple(getattr(parent.load_path, "path", ()))
+    strategies = {}
+    for option in parent.load_options or ():
+        for element in getattr(option, "context", ()):
+            lazy = dict(getattr(element, "strategy", None) or ()).get("lazy")
+            if lazy is not None:
+                strategies[tuple(getattr(element.path, "path", ()))] = lazy
+    options = []
+    for end in range(2, len(elements), 2):  # mapper, relationship, mapper, relationship, ...
+        prop = elements[end - 1]
+        if not hasattr(prop, "direction"):
+            return ()
+        lazy = strategies.get(elements[:end + 1], getattr(prop, "lazy", "select"))
+        options.append(f"{_EAGER_OPTIONS.get(lazy, 'selectinload')}({_relationship(prop)[0]})")
+    return tuple(options)
 
 
 def _on_orm_execute(state: ORMExecuteState) -> Any:
     """Tag the statements of a relationship or attribute load (read by the cursor listeners)."""
     if not state.is_select:
         return None
-    via = None
+    loaded_by: tuple[str, ...] = ()
     if state.is_relationship_load:
         path = state.loader_strategy_path
         prop = getattr(path, "prop", None)
@@ -213,9 +234,9 @@ def _on_orm_execute(state: ORMExecuteState) -> Any:
         attribute, parent, target, direction = _relationship(prop)
         parent_state = state.lazy_loaded_from
         if parent_state is not None:
-            kind, via = "lazy", _relationship_before(parent_state.load_path, 2)
+            kind, loaded_by = "lazy", _loaded_by(parent_state)
         else:
-            kind, via = "batch", _relationship_before(path, 3)
+            kind = "batch"
     elif state.is_column_load:
         kind, direction = "column", ""
         attribute, parent = _attributes(state)
@@ -224,7 +245,7 @@ def _on_orm_execute(state: ORMExecuteState) -> Any:
         return None
     key = _site_key(2, attribute) if kind != "batch" else None
     site = CallSite(*key) if key else None
-    token = _ORM_LOAD.set(OrmLoad(kind, attribute, parent, target, direction, via, site))
+    token = _ORM_LOAD.set(OrmLoad(kind, attribute, parent, target, direction, loaded_by, site))
     try:
         return state.invoke_statement()
     finally:

@@ -79,6 +79,28 @@ def quick_ms(fn: Callable[..., Any], /, *args: Any) -> float:
     return statistics.median([first, once_ms(fn, *args), once_ms(fn, *args)])
 
 
+def best_ms(calls: Sequence[Callable[[], Any]], runs: int = 3,
+            clock: Callable[[], float] = time.perf_counter) -> list[float]:
+    """Milliseconds per call of each of ``calls``: the best of ``runs`` runs, the calls taken in turn, GC off.
+
+    >>> fast, slow = best_ms([lambda: sum(range(10)), lambda: sum(range(100_000))])
+    >>> fast < slow
+    True
+
+    For costs close to each other, where one disturbed run (or a machine busier during one call's runs than
+    another's) would swap them: every call runs once per round, ``runs`` rounds, and each keeps its best.
+
+    Parameters:
+        calls: the calls to time, without arguments (``partial(page, engine)``).
+        runs: rounds. clock: as for :func:`once_ms`.
+    """
+    best = [float("inf")] * len(calls)
+    for _ in range(max(1, runs)):
+        for i, call in enumerate(calls):
+            best[i] = min(best[i], once_ms(call, clock=clock))
+    return best
+
+
 def transferred(engine: Engine, statements: Sequence[Statement]) -> tuple[int, int]:
     """(rows, values) that recorded statements return, counted by running each of them again.
 
@@ -166,10 +188,7 @@ def share_sweep(page: Callable[..., Any], loads: Mapping[str, Callable[..., Any]
             call = partial(page, load=load, fraction=used / 100)
             rows.append({"used": used, "loading": loading, **cost(call, engine, remote, local=False)})
             calls.append(call)
-    best = [float("inf")] * len(calls)
-    for _ in range(max(1, runs)):
-        for i, call in enumerate(calls):
-            best[i] = min(best[i], once_ms(call, engine))
+    best = best_ms([partial(call, engine) for call in calls], runs)
     return pd.DataFrame([{**row, LOCAL: ms} for row, ms in zip(rows, best)])
 
 

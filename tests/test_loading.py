@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import matplotlib
 import pandas as pd
 import pytest
@@ -16,6 +18,7 @@ from perflab.loading import (
     MEMORY,
     REMOTE,
     ROUND_TRIPS,
+    best_ms,
     cost,
     crossing,
     crossovers,
@@ -109,6 +112,21 @@ def test_once_ms_times_one_call_on_the_clock_given() -> None:
 
     clock = FakeClock()
     assert once_ms(clock.advance, 0.25, clock=clock) == 250.0
+
+
+def test_best_ms_takes_the_calls_in_turn_and_keeps_each_ones_best() -> None:
+    from conftest import FakeClock
+
+    clock = FakeClock()
+    order: list[str] = []
+    durations = {"a": iter([0.5, 0.1, 0.3]), "b": iter([0.2, 0.4, 0.05])}  # seconds, run by run
+
+    def call(name: str) -> None:
+        order.append(name)
+        clock.advance(next(durations[name]))
+
+    assert best_ms([partial(call, "a"), partial(call, "b")], runs=3, clock=clock) == pytest.approx([100.0, 50.0])
+    assert order == ["a", "b"] * 3
 
 
 def test_crossing_interpolates_where_lazy_stops_being_cheaper() -> None:

@@ -53,7 +53,8 @@ NBVAL = ("-m", "pytest", "-p", "tests.nbval_processes", "--nbval-current-env")
 COMMANDS = (
     ("course", "[--port N] [--no-browser]", "set up .venv, build the dataset, open chapter 00 in JupyterLab"),
     ("test", "", "pin check, lint, types, unit tests, every chapter against its committed outputs"),
-    ("pythons", "[PYTHON ...]", "unit tests (SQLite) and every chapter (lax) on other Pythons, each in .venv-X.Y"),
+    ("pythons", "[--no-unit-tests] [PYTHON ...]",
+     "unit tests (SQLite) and every chapter (lax) on other Pythons, each in .venv-X.Y"),
     ("pins", "[--check] [--upgrade [PACKAGE ...]]",
      "regenerate the pin files from pyproject.toml (--check: compare only)"),
     ("notebooks", "[NOTEBOOK ...]", "re-execute chapters in place and save their outputs (default: all)"),
@@ -323,15 +324,20 @@ def validate_notebooks(bindir: Path, env: dict[str, str], strict: bool, apart: s
 
 
 def unit_tests(bindir: Path, env: dict[str, str], pg: str | None, servers: bool = True) -> None:
-    """The unit tests and doctests; ``servers=False`` leaves out those of PostgreSQL and Redis (other Pythons:
-    what differs between Pythons is tracing, asyncio and the standard library, which the SQLite tests cover)."""
+    """The unit tests and doctests, in two worker processes (pytest-xdist; a test file stays in one worker).
+
+    ``servers=False`` (other Pythons, run beside another one, each on one core): in one process, and without
+    the tests of PostgreSQL and Redis — what differs between Pythons is tracing, asyncio and the standard
+    library, which the SQLite tests cover.
+    """
     if not servers:
         say("unit tests on SQLite (the PostgreSQL and Redis ones run on the pinned Python, in tasks.py test)")
         run(bindir / "python", "-m", "pytest", "--doctest-modules", "-m", "not postgres and not redis",
             "perflab", "tools", "tests", env=env)
         return
     say("unit tests" + (" (with PostgreSQL and Redis)" if pg else " (PostgreSQL/Redis tests skip: URLs not set)"))
-    run(bindir / "python", "-m", "pytest", "--doctest-modules", "perflab", "tools", "tests", env=env)
+    run(bindir / "python", "-m", "pytest", "-n", "2", "--dist", "loadfile", "--doctest-modules",
+        "perflab", "tools", "tests", env=env)
 
 
 def python_version(bindir: Path) -> str:
@@ -386,7 +392,8 @@ def pythons(args: argparse.Namespace) -> None:
         env = checks_env(pg)
         say(f"Python {version}: types against this Python's pinned packages")
         run(bindir / "mypy", "--python-version", version, "perflab", "tools", "tasks.py")
-        unit_tests(bindir, env, pg, servers=False)
+        if args.unit_tests:
+            unit_tests(bindir, env, pg, servers=False)
         say(f"Python {version}: every chapter on SQLite, lax (the committed outputs are of {PINNED_PYTHON})")
         validate_notebooks(bindir, env, strict=False, apart=version)
 
@@ -455,6 +462,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("test", help=helps["test"])
     p = sub.add_parser("pythons", help=helps["pythons"])
     p.add_argument("pythons", nargs="*", metavar="PYTHON", help=f"interpreters (default: {' '.join(OLDEST_NEWEST)})")
+    p.add_argument("--no-unit-tests", dest="unit_tests", action="store_false",
+                   help="types and every chapter only (CI: on the oldest Python, whose unit tests would only repeat "
+                        "what mypy --python-version and the chapters show there)")
     p = sub.add_parser("pins", help=helps["pins"])
     p.add_argument("--check", action="store_true",
                    help="write nothing; fail if a pin file is not what pyproject.toml gives")

@@ -114,7 +114,8 @@ def test_run_re_measures_a_real_chapter(tmp_path: Path, verdicts: Path) -> None:
     db = tmp_path / "perflab.sqlite"
     dataset.build(sa.create_engine(f"sqlite:///{db}"), 1.0, 17, progress=False)  # the chapter's default scale
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PERFLAB_")}
-    env = {**clean, "PERFLAB_VERDICTS": str(verdicts), "PYTHONPATH": str(REPO), "PERFLAB_DATABASE_URL": f"sqlite:///{db}"}
+    env = {**clean, "PERFLAB_VERDICTS": str(verdicts), "PYTHONPATH": str(REPO), "PERFLAB_DATABASE_URL": f"sqlite:///{db}",
+           "COLUMNS": "200"}  # wide enough for whole claim names, whatever terminal (or none) the tests run in
     result = subprocess.run([sys.executable, "-m", "perflab", "report", "--run", "06"], capture_output=True,
                             text=True, env=env, timeout=180, cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -54,6 +54,7 @@ _PG_INDEX = re.compile(rf"\b(?:Index|Index Only) Scan(?: Backward)? using {_PG_N
                        rf"(?: (?!\(){_PG_NAME})?")
 _PG_BITMAP = re.compile(rf"\bBitmap Index Scan on {_PG_NAME}")
 _PG_TIME = re.compile(r"^(Planning|Execution) Time: ([0-9.]+) ms")
+_PG_SHARED = re.compile(r"\bshared((?: (?:hit|read|dirtied|written)=\d+)+)")
 _SERIAL = itertools.count(1)
 
 
@@ -78,6 +79,7 @@ class Plan:
         scans: list[tuple[str, str | None]],
         execution_ms: float | None = None,
         planning_ms: float | None = None,
+        pages: int | None = None,
     ) -> None:
         #: "sqlite" or "postgresql".
         self.backend = backend
@@ -95,6 +97,10 @@ class Plan:
         self.execution_ms = execution_ms
         #: Planning time reported by PostgreSQL, in ms (None on SQLite).
         self.planning_ms = planning_ms
+        #: Pages the executed query touched, found in PostgreSQL's buffer cache or read in ("shared hit" +
+        #: "read" of the plan's top node; not planning's). Unlike a time, the same on every run. None on SQLite,
+        #: without ANALYZE, or when the plan reports no buffers.
+        self.pages = pages
 
     def uses_index(self, name: str | None = None) -> bool:
         """True if the plan uses index ``name`` (any index when None; names compare case-insensitively).
@@ -224,7 +230,14 @@ def _postgres_plan(sql: str, rows: list[tuple[Any, ...]]) -> Plan:
     indexes: list[str] = []
     scans: list[tuple[str, str | None]] = []
     times: dict[str, float] = {}
+    pages: int | None = None
+    planning = False
     for line in lines:
+        planning = planning or line.startswith("Planning")
+        shared = _PG_SHARED.search(line) if line.strip().startswith("Buffers:") else None
+        if shared and pages is None and not planning:  # the first Buffers line: the top node's, children included
+            counts = dict(item.split("=") for item in shared.group(1).split())
+            pages = int(counts.get("hit", 0)) + int(counts.get("read", 0))
         for m in _PG_INDEX.finditer(line):
             indexes.append(_unquoted(m.group(1)))
         for m in _PG_BITMAP.finditer(line):
@@ -236,7 +249,7 @@ def _postgres_plan(sql: str, rows: list[tuple[Any, ...]]) -> Plan:
             times[t.group(1)] = float(t.group(2))
     return Plan(
         "postgresql", sql, "\n".join(lines), rows, indexes=indexes, scans=scans,
-        execution_ms=times.get("Execution"), planning_ms=times.get("Planning"),
+        execution_ms=times.get("Execution"), planning_ms=times.get("Planning"), pages=pages,
     )
 
 

@@ -153,6 +153,23 @@ def test_execution_time_only_on_postgres(shop: Engine) -> None:
         assert plan.execution_ms is None and plan.planning_ms is None
 
 
+def test_pages_count_what_the_executed_query_touched_on_postgres(shop: Engine) -> None:
+    """20,000 orders: a full scan touches every page of the table, a primary-key lookup a handful."""
+    full = explain(shop, "SELECT * FROM orders WHERE total_cents < 0")
+    one = explain(shop, "SELECT * FROM orders WHERE id = :id", {"id": 1234})
+    if shop.dialect.name != "postgresql":
+        assert full.pages is None and one.pages is None
+        return
+    with shop.connect() as conn:
+        table_pages = conn.exec_driver_sql(
+            "SELECT pg_relation_size('orders') / current_setting('block_size')::int").scalar_one()
+    assert full.full_scan("orders") and one.uses_index()
+    assert table_pages > 20
+    assert full.pages is not None and table_pages <= full.pages <= table_pages + 5
+    assert one.pages is not None and 1 <= one.pages <= 5
+    assert explain(shop, "SELECT * FROM orders WHERE id = :id", {"id": 1234}, analyze=False).pages is None
+
+
 def test_explained_changes_are_rolled_back(shop: Engine) -> None:
     explain(shop, sa.delete(Order).where(Order.user_id == 7))
     with shop.connect() as conn:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perflab.display import plural
+from perflab.growth import children_cpu_seconds
 
 
 @dataclass(frozen=True)
@@ -89,21 +90,21 @@ class Elsewhere:
     True
 
     ``share`` is that time over the block's wall time: near 0 while only the block works, 1 for one other
-    thread spinning all along. Child processes count while they live (their CPU time is read before and after).
+    thread spinning all along. Child processes count, live or ended and waited for (:func:`children_cpu_seconds`,
+    read before and after).
     """
 
     cpu: float = 0.0
     wall: float = 0.0
-    _start: tuple[float, float, float, dict[int, float]] = field(default=(0.0, 0.0, 0.0, {}), repr=False)
+    _start: tuple[float, float, float, float] = field(default=(0.0, 0.0, 0.0, 0.0), repr=False)
 
     def __enter__(self) -> Elsewhere:
-        self._start = (time.perf_counter(), time.process_time(), time.thread_time(), _children_cpu())
+        self._start = (time.perf_counter(), time.process_time(), time.thread_time(), children_cpu_seconds())
         return self
 
     def __exit__(self, *exc: object) -> None:
         wall, process, thread, children = self._start
-        after = _children_cpu()
-        in_children = sum(seconds - children.get(pid, 0.0) for pid, seconds in after.items())
+        in_children = children_cpu_seconds() - children
         self.wall = time.perf_counter() - wall
         self.cpu = (time.process_time() - process) - (time.thread_time() - thread) + max(in_children, 0.0)
 
@@ -111,16 +112,3 @@ class Elsewhere:
     def share(self) -> float:
         return self.cpu / self.wall if self.wall > 0 else 0.0
 
-
-def _children_cpu() -> dict[int, float]:
-    """CPU seconds (user + system) of each live child process, by pid."""
-    import psutil
-
-    seconds = {}
-    for child in _children():
-        try:
-            times = child.cpu_times()
-            seconds[child.pid] = times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return seconds
